@@ -1,0 +1,127 @@
+"""The one exception tree of archiver.
+
+Every error the library raises on purpose derives from :class:`ArchiverError`.
+Each carries the URL or path it is about as a structured field, and its
+message is one line naming that URL or path and, where there is one, the fix::
+
+    ArchiverError
+    ├── ConfigError            bad option or setting (names the option)
+    ├── ArchiveRootError       the archive root is unusable (names the path)
+    │   └── LockError          another run holds the archive's writer lock
+    ├── CaptureError           one URL could not be captured (names the URL)
+    │   ├── InvalidURLError    not a URL, or a scheme we do not fetch
+    │   └── FetchError         network or HTTP failure; ``reason`` is a short code
+    ├── WarcError              a WARC file is unreadable or damaged (path, offset)
+    ├── CatalogError           the capture catalog is unreadable (path)
+    ├── ExtractError           a page cannot be turned into an article
+    ├── ManifestError          a manifest or event log is malformed (path, line)
+    └── VerifyError            fixity verification could not run (path)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "ArchiveRootError",
+    "ArchiverError",
+    "CaptureError",
+    "CatalogError",
+    "ConfigError",
+    "ExtractError",
+    "FetchError",
+    "InvalidURLError",
+    "LockError",
+    "ManifestError",
+    "VerifyError",
+    "WarcError",
+]
+
+
+class ArchiverError(Exception):
+    """Base of every error archiver raises on purpose."""
+
+
+class ConfigError(ArchiverError):
+    """An option or setting has a value we cannot use."""
+
+
+class ArchiveRootError(ArchiverError):
+    """The archive root (``--root``, ``$ARCHIVER_ROOT`` or the cwd) is unusable."""
+
+    def __init__(self, path: Path | str, message: str) -> None:
+        self.path = Path(path)
+        super().__init__(f"{self.path}: {message}")
+
+
+class LockError(ArchiveRootError):
+    """Another process holds the archive root's writer lock."""
+
+
+class CaptureError(ArchiverError):
+    """A URL could not be captured."""
+
+    def __init__(self, url: str, message: str) -> None:
+        self.url = url
+        super().__init__(f"{url}: {message}")
+
+
+class InvalidURLError(CaptureError):
+    """The input is not an absolute http(s) URL."""
+
+
+class FetchError(CaptureError):
+    """A network or HTTP failure while fetching ``url``.
+
+    ``reason`` is a short, stable code (``dns``, ``refused``, ``timeout``,
+    ``deadline``, ``reset``, ``tls``, ``redirect-loop``, ``too-many-redirects``,
+    ``malformed``, ``http-error``, ``disk-full``, ``io``) that the catalog records.
+    """
+
+    def __init__(self, url: str, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(url, message)
+
+
+class WarcError(ArchiverError):
+    """A WARC file is unreadable or damaged."""
+
+    def __init__(self, path: Path | str, message: str, *, offset: int | None = None) -> None:
+        self.path = Path(path)
+        self.offset = offset
+        where = f"{self.path}" if offset is None else f"{self.path} at offset {offset}"
+        super().__init__(f"{where}: {message}")
+
+
+class CatalogError(ArchiverError):
+    """The capture catalog database cannot be used."""
+
+    def __init__(self, path: Path | str, message: str) -> None:
+        self.path = Path(path)
+        super().__init__(f"{self.path}: {message}")
+
+
+class ExtractError(ArchiverError):
+    """A page cannot be turned into an article (names the URL or file if known)."""
+
+    def __init__(self, source: str | None, message: str) -> None:
+        self.source = source
+        super().__init__(f"{source}: {message}" if source else message)
+
+
+class ManifestError(ArchiverError):
+    """A manifest, record index or event log is malformed."""
+
+    def __init__(self, path: Path | str, message: str, *, line: int | None = None) -> None:
+        self.path = Path(path)
+        self.line = line
+        where = f"{self.path}" if line is None else f"{self.path}:{line}"
+        super().__init__(f"{where}: {message}")
+
+
+class VerifyError(ArchiverError):
+    """Fixity verification could not run at all (not: found problems)."""
+
+    def __init__(self, path: Path | str, message: str) -> None:
+        self.path = Path(path)
+        super().__init__(f"{self.path}: {message}")

@@ -53,7 +53,9 @@ pass_ctx = click.make_pass_decorator(Context)
 def cli(ctx: click.Context, root: Path | None, quiet: bool, verbose: int) -> None:
     """Capture web pages into WARC/1.1, extract articles, and verify fixity."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     ctx.obj = Context(root, quiet, verbose)
 
 

@@ -1,0 +1,61 @@
+"""Capture settings: one frozen object with named defaults.
+
+Every request has timeouts (requests has none by default), a total deadline,
+a size cap and a User-Agent naming the tool; the CLI builds one of these from
+its options and the library never reads options from anywhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .errors import ConfigError
+from .version import __version__
+
+__all__ = ["DEFAULT_USER_AGENT", "CaptureSettings"]
+
+DEFAULT_USER_AGENT = f"archiver/{__version__} (web archiving for evidence preservation)"
+
+
+@dataclass(frozen=True)
+class CaptureSettings:
+    """How a capture run fetches and writes.
+
+    Times are seconds. ``max_bytes`` caps each response body (the record is
+    then cut and marked ``WARC-Truncated: length``); ``warc_size`` is the size
+    at which a WARC file is closed and a new one begun.
+    """
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    deadline: float = 120.0
+    retries: int = 3
+    backoff: float = 1.0
+    max_backoff: float = 60.0
+    max_retry_after: float = 300.0
+    max_redirects: int = 10
+    delay: float = 1.0
+    concurrency: int = 4
+    max_bytes: int = 100 * 1024 * 1024
+    warc_size: int = 1024 * 1024 * 1024
+    user_agent: str = DEFAULT_USER_AGENT
+    operator: str | None = None
+    dedup: bool = True
+    gzip_level: int = 6
+    extra_headers: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        checks = [
+            ("--timeout", self.connect_timeout > 0 and self.read_timeout > 0),
+            ("--deadline", self.deadline > 0),
+            ("--retries", self.retries >= 0),
+            ("--delay", self.delay >= 0),
+            ("--concurrency", self.concurrency >= 1),
+            ("--max-bytes", self.max_bytes >= 1),
+            ("--warc-size", self.warc_size >= 1024),
+            ("--max-redirects", self.max_redirects >= 0),
+            ("gzip level", 1 <= self.gzip_level <= 9),
+        ]
+        for option, ok in checks:
+            if not ok:
+                raise ConfigError(f"{option}: value out of range")

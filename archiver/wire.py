@@ -1,0 +1,244 @@
+"""The wire recorder: the exact bytes of each HTTP exchange, as sent and received.
+
+A WARC must record the HTTP messages as they crossed the wire: chunk framing
+and content-encoded bytes kept, headers untouched. requests (through urllib3
+and http.client) parses and de-chunks responses, so we sit one layer below
+it: :class:`RecordingHTTPConnection` tees every byte http.client *sends* and
+every byte it *consumes* from the socket into an :class:`Exchange`.
+
+We tee what http.client consumes rather than what the socket delivers, so the
+record holds exactly the HTTP message and never read-ahead bytes beyond it.
+The connection classes are installed per session through
+:class:`RecordingAdapter`; nothing is monkey-patched globally.
+
+The tee also enforces the total deadline of an exchange: every read checks
+the clock, so a server that drips one byte at a time cannot outlast it.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import time
+from typing import Any
+
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+__all__ = ["DeadlineExceeded", "Exchange", "RecordingAdapter"]
+
+# Bodies up to this size stay in memory; larger ones spill to a temporary file.
+SPOOL_MEMORY = 1 << 20
+
+
+class DeadlineExceeded(TimeoutError):
+    """The exchange ran past its total deadline."""
+
+
+class Exchange:
+    """The raw bytes of one request/response exchange on one connection.
+
+    ``request`` holds the bytes sent. The response head (status line and
+    headers, up to and including the blank line) is in ``response_head`` once
+    :meth:`mark_head_end` has been called; every byte consumed after that (the
+    body with its transfer framing) goes to the ``body`` spool file.
+    """
+
+    def __init__(self, deadline: float | None) -> None:
+        self.deadline = deadline
+        self.deadline_hit = False
+        self.request = bytearray()
+        self.response_head = b""
+        self._head = bytearray()
+        self._in_body = False
+        self.body: tempfile.SpooledTemporaryFile[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+            max_size=SPOOL_MEMORY
+        )
+        self.body_size = 0
+        self.peer_ip: str | None = None
+
+    def check_deadline(self) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            self.deadline_hit = True
+            raise DeadlineExceeded("total deadline exceeded")
+
+    def received(self, data: bytes) -> None:
+        if self._in_body:
+            self.body.write(data)
+            self.body_size += len(data)
+        else:
+            self._head += data
+
+    def mark_head_end(self) -> None:
+        """Everything consumed so far is the response head; what follows is body."""
+        self.response_head = bytes(self._head)
+        self._head.clear()
+        self._in_body = True
+
+    def close(self) -> None:
+        self.body.close()
+
+
+class _TeeReader(io.RawIOBase):
+    """The file http.client reads a response from, copying what it consumes."""
+
+    def __init__(self, fp: Any, owner: RecordingMixin) -> None:
+        super().__init__()
+        self._fp = fp
+        self._owner = owner
+
+    def _tee(self, data: bytes) -> bytes:
+        exchange = self._owner.exchange
+        if exchange is not None and data:
+            exchange.received(data)
+        return data
+
+    def _check(self) -> None:
+        exchange = self._owner.exchange
+        if exchange is not None:
+            exchange.check_deadline()
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        self._check()
+        return self._tee(self._fp.read(size))
+
+    def read1(self, size: int = -1) -> bytes:
+        self._check()
+        return self._tee(self._fp.read1(size))
+
+    def readline(self, size: int | None = -1) -> bytes:
+        self._check()
+        return self._tee(self._fp.readline(size))
+
+    def readinto(self, buffer: Any) -> int:
+        self._check()
+        n: int = self._fp.readinto(buffer)
+        if n:
+            self._tee(bytes(memoryview(buffer)[:n]))
+        return n
+
+    def peek(self, size: int = 0) -> bytes:
+        return bytes(self._fp.peek(size))
+
+    def close(self) -> None:
+        self._fp.close()
+        super().close()
+
+
+class _SocketProxy:
+    """A socket whose ``makefile`` returns a teeing reader; all else passes through."""
+
+    def __init__(self, sock: Any, owner: RecordingMixin) -> None:
+        self._sock = sock
+        self._owner = owner
+
+    def makefile(self, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        return _TeeReader(self._sock.makefile(mode, *args, **kwargs), self._owner)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+class RecordingMixin:
+    """Connection behaviour shared by the HTTP and HTTPS recording connections."""
+
+    exchange: Exchange | None = None
+    peer_ip: str | None = None
+    sock: Any
+
+    def _wrap_socket(self) -> None:
+        try:
+            self.peer_ip = str(self.sock.getpeername()[0])
+        except OSError:
+            self.peer_ip = None
+        if self.exchange is not None:
+            self.exchange.peer_ip = self.peer_ip
+        self.sock = _SocketProxy(self.sock, self)
+
+    def begin_exchange(self, exchange: Exchange) -> None:
+        self.exchange = exchange
+        exchange.peer_ip = self.peer_ip
+
+    def _record_sent(self, data: Any) -> None:
+        if self.exchange is None:
+            return
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            self.exchange.request += bytes(data)
+        elif isinstance(data, str):
+            self.exchange.request += data.encode("iso-8859-1")
+
+
+class RecordingHTTPConnection(RecordingMixin, HTTPConnection):
+    """An urllib3 HTTP connection that records its exchanges."""
+
+    def connect(self) -> None:
+        super().connect()
+        self._wrap_socket()
+
+    def send(self, data: Any) -> None:
+        self._record_sent(data)
+        super().send(data)
+
+
+class RecordingHTTPSConnection(RecordingMixin, HTTPSConnection):
+    """An urllib3 HTTPS connection that records its exchanges (after TLS)."""
+
+    def connect(self) -> None:
+        super().connect()
+        self._wrap_socket()
+
+    def send(self, data: Any) -> None:
+        self._record_sent(data)
+        super().send(data)
+
+
+class _AdoptingPoolMixin:
+    """Pool behaviour: hand the pending exchange to the connection it gives out."""
+
+    pending_exchange: Exchange | None = None
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        conn = super()._get_conn(timeout)  # type: ignore[misc]
+        if self.pending_exchange is not None and isinstance(conn, RecordingMixin):
+            conn.begin_exchange(self.pending_exchange)
+            self.pending_exchange = None
+        return conn
+
+
+class _RecordingPool(_AdoptingPoolMixin, HTTPConnectionPool):
+    ConnectionCls = RecordingHTTPConnection
+
+
+class _RecordingHTTPSPool(_AdoptingPoolMixin, HTTPSConnectionPool):
+    ConnectionCls = RecordingHTTPSConnection
+
+
+class RecordingAdapter(HTTPAdapter):
+    """A requests adapter whose connections record their raw exchanges.
+
+    Before each request the caller sets :attr:`next_exchange`; the connection
+    the pool hands out for that request adopts it. One adapter serves one
+    thread (the capture keeps one session per worker thread).
+    """
+
+    def __init__(self) -> None:
+        self.next_exchange: Exchange | None = None
+        super().__init__(pool_connections=16, pool_maxsize=2, max_retries=0)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _RecordingPool,
+            "https": _RecordingHTTPSPool,
+        }
+
+    def get_connection_with_tls_context(self, *args: Any, **kwargs: Any) -> Any:
+        pool = super().get_connection_with_tls_context(*args, **kwargs)
+        if isinstance(pool, _AdoptingPoolMixin):
+            pool.pending_exchange = self.next_exchange
+        self.next_exchange = None
+        return pool

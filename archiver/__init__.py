@@ -8,6 +8,7 @@ SHA-256 manifests (:mod:`archiver.verify`).
 
 from __future__ import annotations
 
+from .article import Article, extract_article
 from .errors import (
     ArchiverError,
     ArchiveRootError,
@@ -27,6 +28,7 @@ from .version import __version__
 
 __all__ = [
     "ArchiveRoot",
+    "Article",
     "ArchiveRootError",
     "ArchiverError",
     "CaptureError",
@@ -40,4 +42,5 @@ __all__ = [
     "VerifyError",
     "WarcError",
     "__version__",
+    "extract_article",
 ]

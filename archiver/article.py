@@ -1,0 +1,173 @@
+"""The article of a web page: :class:`Article` and :func:`extract_article`.
+
+Pure: bytes or text in, an immutable :class:`Article` out; no I/O. The page
+is decoded (:mod:`archiver.encoding`), parsed with BeautifulSoup on lxml,
+turned into a page tree (:mod:`archiver.pagetree`), scored to find the main
+content (:mod:`archiver.content`), cross-checked against the page's JSON-LD
+``articleBody`` when it declares one, rendered as paragraphs
+(:mod:`archiver.plaintext`) and described by its metadata
+(:mod:`archiver.metadata`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import warnings
+from dataclasses import asdict, dataclass
+
+from bs4 import BeautifulSoup
+
+from .content import choose_content, keep_child, score_page
+from .encoding import decode_html
+from .errors import ExtractError
+from .metadata import JsonLd, read_jsonld, read_metadata
+from .pagetree import Node, Page, build_page
+from .plaintext import Block, render
+
+__all__ = ["Article", "extract_article"]
+
+# Below this many weighted characters the chosen content is not an article,
+# and we look wider.
+MIN_TEXT = 100
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_WORDS = re.compile(r"[\u3400-\u9fff]|\w+")
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """An article's clean text and metadata. ``text`` has one blank line between
+    paragraphs; ``published`` is ISO 8601; ``url`` is the canonical URL if the
+    page declares one, else the URL it was fetched from."""
+
+    title: str | None
+    text: str
+    author: str | None = None
+    published: str | None = None
+    language: str | None = None
+    url: str | None = None
+    site_name: str | None = None
+    description: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        """The fields as a plain dict, ready for JSON."""
+        return asdict(self)
+
+
+def extract_article(
+    html: bytes | str, url: str | None = None, *, encoding: str | None = None
+) -> Article:
+    """Extract the article of an HTML page.
+
+    ``html`` is the page as bytes (decoded by ``encoding``, the HTTP charset,
+    else by BOM, ``<meta>`` or detection) or as text. Raises
+    :class:`ExtractError` for input that is empty or not HTML at all; a page
+    without article text gives an :class:`Article` with empty ``text``.
+    """
+    text = _as_text(html, url, encoding)
+    page = _parse(text, url)
+    score_page(page)
+    ld = read_jsonld(page)
+    container = choose_content(page)
+    blocks = _crosscheck(page, container, ld)
+    body = _finish(blocks, page, ld)
+    before = _text_before(page, container)
+    meta = read_metadata(page, ld, url, before, body)
+    return Article(
+        title=meta.title, text=body, author=meta.author, published=meta.published,
+        language=meta.language, url=meta.url, site_name=meta.site_name,
+        description=meta.description,
+    )
+
+
+def _as_text(html: object, url: str | None, encoding: str | None) -> str:
+    if isinstance(html, bytes | bytearray | memoryview):
+        data = bytes(html)
+        if not data.strip():
+            raise ExtractError(url, "empty document")
+        if data[:4096].count(0) > 16 and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise ExtractError(url, "binary data, not an HTML page")
+        text, _ = decode_html(data, encoding)
+    elif isinstance(html, str):
+        text = html
+    else:
+        raise ExtractError(url, f"expected bytes or str, got {type(html).__name__}")
+    if not text.strip():
+        raise ExtractError(url, "empty document")
+    return _CONTROL.sub("", text)
+
+
+def _parse(text: str, url: str | None) -> Page:
+    try:
+        with warnings.catch_warnings():
+            # bs4 warns about input that looks like a file name or XML; we
+            # know what we pass it.
+            warnings.simplefilter("ignore", UserWarning)
+            soup = BeautifulSoup(text, "lxml")
+        return build_page(soup)
+    except Exception as exc:
+        # lxml and bs4 raise assorted types on hostile markup; callers get
+        # one typed error naming the page.
+        raise ExtractError(url, f"cannot parse HTML ({type(exc).__name__}: {exc})") from exc
+
+
+def _weight(blocks: list[Block]) -> int:
+    return sum(len(text) for _, text in blocks)
+
+
+def _render(container: Node) -> list[Block]:
+    return render(container, lambda child: keep_child(child, container))
+
+
+def _crosscheck(page: Page, container: Node, ld: JsonLd) -> list[Block]:
+    """Our blocks, widened or replaced when JSON-LD's articleBody disagrees."""
+    blocks = _render(container)
+    if _weight(blocks) < MIN_TEXT and container is not page.root:
+        wider = _render(page.root)
+        blocks = wider if _weight(wider) > _weight(blocks) else blocks
+    declared = ld.body or ""
+    if len(declared) < 200:
+        return blocks
+    want = set(_WORDS.findall(declared))
+    if _coverage(blocks, want) >= 0.6:
+        return blocks
+    node = container.parent
+    for _ in range(4):
+        if node is None:
+            break
+        wider = _render(node)
+        if _coverage(wider, want) >= 0.8 and _weight(wider) < 3 * len(declared):
+            return wider
+        node = node.parent
+    return [("p", p.strip()) for p in re.split(r"\n\s*\n|\n", declared) if p.strip()]
+
+
+def _coverage(blocks: list[Block], want: set[str]) -> float:
+    have: set[str] = set()
+    for _, text in blocks:
+        have.update(_WORDS.findall(text))
+    return len(want & have) / len(want) if want else 1.0
+
+
+def _norm(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def _finish(blocks: list[Block], page: Page, ld: JsonLd) -> str:
+    """The text: without a leading heading that repeats the title."""
+    titles = {_norm(t) for t in (ld.headline, page.title, page.meta.get("og:title")) if t}
+    if blocks and blocks[0][0] == "h" and (
+        _norm(blocks[0][1]) in titles or any(_norm(blocks[0][1]) in t for t in titles)
+    ):
+        blocks = blocks[1:]
+    return "\n\n".join(text for _, text in blocks)
+
+
+def _text_before(page: Page, container: Node) -> str:
+    """Up to 3,000 characters of page text preceding the chosen content."""
+    parts: list[str] = []
+    for node in page.nodes:
+        if node is container:
+            break
+        parts.extend(c for c in node.children if isinstance(c, str))
+    return " ".join(" ".join(parts)[-6000:].split())[-3000:]

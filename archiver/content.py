@@ -1,0 +1,130 @@
+"""Finding the main content: scoring the page tree and choosing what to keep.
+
+Every block of inline text (a paragraph, a cell, a list item…) gains by its
+non-link text and sentence punctuation and loses by its link text, plus a
+fixed cost, so menus, share bars and link lists score below zero and prose
+above it. An element's score is the sum over its subtree, where a child
+whose class, id, role or tag marks it as boilerplate (navigation, comments,
+related stories, footers…) counts against its parent instead of for it. The
+main content is the element with the best score; inside it, boilerplate-like
+children (link-dense, marked as boilerplate, bylines) are pruned.
+
+No rule names a site: the cues are generic words used across the web.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .pagetree import Node, Page
+
+__all__ = ["choose_content", "keep_child", "score_page"]
+
+# Fixed cost of a block: short non-link snippets ("Share", "Next") score below 0.
+BLOCK_COST = 20.0
+LINK_PENALTY = 2.0
+PUNCT_BONUS = 6.0
+
+_NEGATIVE = re.compile(
+    r"(?:^|[\s_-])(?:ad|ads|advert\w*|banner|breadcrumbs?|combx|comments?|com-|contact"
+    r"|cookie\w*|disqus|foot|footer|footnote|gdpr|header|masthead|menu|meta|modal"
+    r"|nav|navbar|navigation|newsletter|outbrain|pager|pagination|popup|promo\w*"
+    r"|recommend\w*|related|remark|replies|reply|rss|share|sharing|shoutbox|sidebar"
+    r"|signup|skyscraper|social|sponsor\w*|subscribe|subscription|supplemental|tags?"
+    r"|taboola|toolbar|tools|widget\w*|login|copyright|hidden|sr-only|print-only"
+    r"|most-popular|popular|trending|more-stories|read-more|readmore|byline|author-bio)"
+    r"(?:$|[\s_-])",
+    re.IGNORECASE,
+)
+_POSITIVE = re.compile(
+    r"article|body|content|entry|h-entry|hentry|main|page|post|text|blog|story"
+    r"|instapaper_body|zhengwen|\bzw\b",
+    re.IGNORECASE,
+)
+_BYLINE = re.compile(r"byline|author|dateline|writtenby|p-author", re.IGNORECASE)
+_NEGATIVE_TAGS = frozenset({"nav", "aside", "footer", "header", "menu", "form"})
+_NEGATIVE_ROLES = frozenset({
+    "navigation", "banner", "contentinfo", "complementary", "menu", "menubar", "search",
+    "dialog", "alert", "toolbar",
+})
+# Tags whose own text is a paragraph of prose when long enough.
+_PARAGRAPHS = frozenset({"p", "pre", "blockquote", "td", "dd", "li"})
+
+
+def _cue(node: Node) -> int:
+    """-1 boilerplate, +1 content, 0 unknown, from tag, role, class and id."""
+    if node.tag in {"article", "main"} or node.attr("itemprop").lower() == "articlebody":
+        return 1
+    if node.tag in _NEGATIVE_TAGS or node.attr("role").lower() in _NEGATIVE_ROLES:
+        return -1
+    names = f"{node.attr('class')} {node.attr('id')}".strip()
+    if not names:
+        return 0
+    if _NEGATIVE.search(names):
+        return 0 if _POSITIVE.search(names) and not _strongly_negative(names) else -1
+    return 1 if _POSITIVE.search(names) else 0
+
+
+def _strongly_negative(names: str) -> bool:
+    return bool(re.search(r"comment|share|social|related|footer|sidebar|nav", names, re.I))
+
+
+def _gain(node: Node) -> float:
+    """What a block's own inline text is worth as article text."""
+    if node.own_chars == 0:
+        return 0.0
+    text = node.own_chars - node.own_link
+    punct = min(node.own_punct, text / 15)
+    gain = text - LINK_PENALTY * node.own_link - BLOCK_COST + PUNCT_BONUS * punct
+    if node.tag in _PARAGRAPHS and text > 2 * node.own_link:
+        gain += 10.0
+    return gain
+
+
+def score_page(page: Page) -> None:
+    """Set ``cue`` and ``score`` on every node, bottom-up.
+
+    An inline element's score is that of the blocks nested inside it (a <div>
+    inside an <a>), so it passes them up unchanged.
+    """
+    for node in reversed(page.nodes):
+        node.cue = _cue(node)
+        total = 0.0 if node.inline else _gain(node)
+        for child in node.children:
+            if isinstance(child, Node):
+                total += child.score if child.inline else _contribution(child)
+        node.score = total
+
+
+def _contribution(child: Node) -> float:
+    """How much a child adds to its parent's score."""
+    if child.cue < 0:
+        return -abs(child.score) * 0.5 - BLOCK_COST
+    return child.score
+
+
+def choose_content(page: Page) -> Node:
+    """The element that best holds the article (the root if nothing stands out)."""
+    best, best_value = page.root, float("-inf")
+    for node in page.nodes:
+        if node.inline or node.chars == 0:
+            continue
+        value = node.score * (1.2 if node.cue > 0 else 0.6 if node.cue < 0 else 1.0)
+        if value > best_value:
+            best, best_value = node, value
+    return best
+
+
+def keep_child(child: Node, container: Node) -> bool:
+    """Whether a child element inside the chosen container is article text."""
+    if child.inline:
+        return True
+    if container.chars and child.chars > container.chars / 2:
+        return True
+    if child.cue < 0:
+        return False
+    if child.link_density > 0.5 and child.chars - child.link_chars < 200:
+        return False
+    names = f"{child.attr('class')} {child.attr('id')} {child.attr('rel')}"
+    is_byline = _BYLINE.search(names) or child.attr("itemprop").lower() == "author"
+    return not (is_byline and child.chars < 200)

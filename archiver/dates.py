@@ -1,0 +1,81 @@
+"""Publication dates: reading the many ways pages write them, as ISO 8601.
+
+Accepts ISO 8601 (with or without time and zone), RFC 2822, numeric
+``YYYY-M-D [H:MM[:SS]]`` and ``YYYY/MM/DD``, Chinese/Japanese ``YYYY年M月D日``,
+and English ``Month D, YYYY`` / ``D Month YYYY``. Anything it cannot place on
+a real calendar day is rejected rather than guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from email.utils import parsedate_to_datetime
+
+__all__ = ["find_date_in_text", "to_iso"]
+
+_MONTHS = {
+    m: i + 1
+    for i, names in enumerate([
+        "jan january", "feb february", "mar march", "apr april", "may", "jun june",
+        "jul july", "aug august", "sep sept september", "oct october", "nov november",
+        "dec december",
+    ])
+    for m in names.split()
+}
+_NUMERIC = re.compile(
+    r"(?<!\d)((?:19|20)\d\d)\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+    r"(?:[T\s]*(\d{1,2})[:时](\d{2})(?:[:分](\d{2}))?)?(?!\d)"
+)
+_ENGLISH = re.compile(
+    r"\b(?:(\d{1,2})\s+([A-Za-z]{3,9})\.?,?\s+((?:19|20)\d\d)"
+    r"|([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d))\b"
+)
+
+
+def _build(y: int, mo: int, d: int, h: str | None, mi: str | None, s: str | None) -> str | None:
+    try:
+        day = date(y, mo, d)
+        if h is None or mi is None:
+            return day.isoformat()
+        return datetime(y, mo, d, int(h), int(mi), int(s or 0)).isoformat()
+    except ValueError:
+        return None
+
+
+def to_iso(value: str) -> str | None:
+    """``value`` as an ISO 8601 date or date-time, or None if it is not a date."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed.isoformat().replace("+00:00", "Z")
+    except ValueError:
+        pass
+    try:
+        return parsedate_to_datetime(value).isoformat().replace("+00:00", "Z")
+    except (TypeError, ValueError, IndexError):
+        pass
+    return find_date_in_text(value[:100])
+
+
+def find_date_in_text(text: str, *, last: bool = False) -> str | None:
+    """The first (or last) calendar date written in ``text``, as ISO 8601."""
+    found: list[str] = []
+    for m in _NUMERIC.finditer(text):
+        iso = _build(int(m[1]), int(m[2]), int(m[3]), m[4], m[5], m[6])
+        if iso:
+            found.append(iso)
+            if not last:
+                return iso
+    if not found:
+        for m in _ENGLISH.finditer(text):
+            day, month, year = (m[1], m[2], m[3]) if m[1] else (m[5], m[4], m[6])
+            mo = _MONTHS.get(month.lower())
+            iso = _build(int(year), mo, int(day), None, None, None) if mo else None
+            if iso:
+                found.append(iso)
+                if not last:
+                    return iso
+    return found[-1] if found else None

@@ -1,0 +1,223 @@
+"""Article metadata: title, author, dates, language, canonical URL, site, summary.
+
+The page's own declarations win, in this order: JSON-LD (schema.org
+``Article`` and its kinds), then ``<meta>`` (Open Graph, Dublin Core, Twitter,
+``article:*``), then microdata ``itemprop``, then the visible page (``<title>``,
+``<h1>``, bylines, a date printed near the article). Dates are returned as
+ISO 8601 (see :mod:`archiver.dates`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin
+
+from .dates import find_date_in_text, to_iso
+from .pagetree import Node, Page
+
+__all__ = ["JsonLd", "Metadata", "read_jsonld", "read_metadata"]
+
+_ARTICLE_TYPES = re.compile(
+    r"^(?:\w+:)?(?:Article|NewsArticle|BlogPosting|ReportageNewsArticle|AnalysisNewsArticle"
+    r"|OpinionNewsArticle|ReviewNewsArticle|BackgroundNewsArticle|ScholarlyArticle"
+    r"|TechArticle|Report|SocialMediaPosting|LiveBlogPosting|DiscussionForumPosting"
+    r"|Blog|WebPage|Posting)$"
+)
+_TITLE_SEP = re.compile(r"\s+[|\-–—\\/>»·:]\s+")
+_AUTHOR_TEXT = re.compile(
+    r"(?:作者|作\s*者|撰文|执笔人|文\s*/|记者|责任编辑|编辑)\s*[:：]?\s*"
+    r"([\u4e00-\u9fff·]{2,4}(?:[ 、，,][\u4e00-\u9fff·]{2,4}){0,4}|[A-Za-z][\w.\- ]{1,30})"
+)
+
+
+@dataclass(frozen=True)
+class JsonLd:
+    """What the page's JSON-LD says about its article (empty fields if nothing)."""
+
+    headline: str | None = None
+    author: str | None = None
+    published: str | None = None
+    body: str | None = None
+    url: str | None = None
+    site_name: str | None = None
+    description: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Metadata:
+    title: str | None
+    author: str | None
+    published: str | None
+    language: str | None
+    url: str | None
+    site_name: str | None
+    description: str | None
+
+
+def _objects(data: Any) -> list[dict[str, Any]]:
+    """Every JSON object in a JSON-LD document, flattening lists and @graph."""
+    out: list[dict[str, Any]] = []
+    stack = [data]
+    while stack and len(out) < 200:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+        elif isinstance(item, dict):
+            out.append(item)
+            stack.extend(v for k, v in item.items() if k in {"@graph", "mainEntity"})
+    return out
+
+
+def _text(value: Any) -> str | None:
+    """A name-like value as a string (names, lists of names, {"name": …})."""
+    if isinstance(value, str):
+        return " ".join(value.split()) or None
+    if isinstance(value, dict):
+        return _text(value.get("name") or value.get("@id") if "name" in value else None)
+    if isinstance(value, list):
+        names = [n for n in (_text(v) for v in value[:10]) if n]
+        return ", ".join(dict.fromkeys(names)) or None
+    return None
+
+
+def read_jsonld(page: Page) -> JsonLd:
+    """The first article-like JSON-LD object's fields."""
+    for raw in page.jsonld:
+        try:
+            data = json.loads(raw, strict=False)
+        except (ValueError, RecursionError):
+            continue  # broken JSON-LD is common; the page has other evidence
+        for obj in _objects(data):
+            kinds = obj.get("@type")
+            kinds = kinds if isinstance(kinds, list) else [kinds]
+            if any(isinstance(k, str) and _ARTICLE_TYPES.match(k) for k in kinds):
+                return _jsonld_fields(obj)
+    return JsonLd()
+
+
+def _jsonld_fields(obj: dict[str, Any]) -> JsonLd:
+    page_url = obj.get("mainEntityOfPage")
+    if isinstance(page_url, dict):
+        page_url = page_url.get("@id")
+    return JsonLd(
+        headline=_text(obj.get("headline") or obj.get("name")),
+        author=_text(obj.get("author") or obj.get("creator")),
+        published=_text(obj.get("datePublished") or obj.get("dateCreated")),
+        body=obj.get("articleBody") if isinstance(obj.get("articleBody"), str) else None,
+        url=_text(obj.get("url") or page_url),
+        site_name=_text(obj.get("publisher")),
+        description=_text(obj.get("description")),
+        language=_text(obj.get("inLanguage")),
+    )
+
+
+def _meta(page: Page, *keys: str) -> str | None:
+    for key in keys:
+        value = page.meta.get(key)
+        if value and value.strip():
+            return " ".join(value.split())
+    return None
+
+
+def _itemprop(page: Page, *names: str) -> str | None:
+    for prop, value in page.itemprops:
+        if prop.lower() in names:
+            text = value if isinstance(value, str) else _node_text(value)
+            if text and len(text) < 200:
+                return " ".join(text.split())
+    return None
+
+
+def _node_text(node: Node) -> str:
+    parts: list[str] = []
+    for n in node.iter():
+        parts.extend(c for c in n.children if isinstance(c, str))
+    return "".join(parts).strip()
+
+
+def read_title(page: Page, ld: JsonLd) -> str | None:
+    """Declared title, else the <title> with a site-name suffix removed."""
+    declared = ld.headline or _meta(
+        page, "dc.title", "dcterm:title", "og:title", "twitter:title", "title")
+    if declared:
+        return declared
+    title = " ".join((page.title or "").split())
+    parts = _TITLE_SEP.split(title)
+    if len(parts) > 1 and len(max(parts, key=len)) >= 10:
+        return max(parts, key=len)
+    return title or _first_heading(page)
+
+
+def _first_heading(page: Page) -> str | None:
+    for node in page.nodes:
+        if node.tag == "h1":
+            text = " ".join(_node_text(node).split())
+            if text:
+                return text
+    return None
+
+
+def read_author(page: Page, ld: JsonLd, text: str) -> str | None:
+    """Declared author, else an itemprop or byline, else a Chinese "作者：" line."""
+    declared = ld.author or _meta(
+        page, "author", "dc.creator", "article:author", "parsely-author", "byl",
+        "sailthru.author", "twitter:creator")
+    if declared and not declared.startswith(("http://", "https://", "@")):
+        return re.sub(r"^(?:by|von|par|por)\s+", "", declared, flags=re.I)
+    found = _itemprop(page, "author", "creator")
+    if found:
+        return re.sub(r"^(?:by|von|par|por)\s+", "", found, flags=re.I)
+    match = _AUTHOR_TEXT.search(text[:3000]) or _AUTHOR_TEXT.search(text[-600:])
+    return match.group(1).strip() if match else None
+
+
+def read_published(page: Page, ld: JsonLd, before: str, text: str) -> str | None:
+    """Declared publication date, else one printed just above or in the article."""
+    for value in (
+        ld.published,
+        _meta(page, "article:published_time", "og:article:published_time",
+              "datepublished", "pubdate", "publishdate", "publish-date", "date",
+              "dc.date", "dc.date.issued", "dcterms.created", "sailthru.date",
+              "parsely-pub-date", "article.published", "published_time", "pdate"),
+        _itemprop(page, "datepublished", "datecreated"),
+        *page.times[:1],
+    ):
+        iso = to_iso(value) if value else None
+        if iso:
+            return iso
+    return find_date_in_text(before[-800:], last=True) or find_date_in_text(text[:1500])
+
+
+def read_language(page: Page, ld: JsonLd, text: str) -> str | None:
+    """Declared language, else zh/ja/ko when the text is mostly in that script."""
+    declared = page.lang or _meta(page, "content-language", "og:locale", "dc.language")
+    declared = declared or ld.language
+    if declared:
+        return declared.split(",")[0].strip().replace("_", "-") or None
+    sample = text[:2000]
+    if len(re.findall(r"[\u3040-\u30ff]", sample)) > 20:
+        return "ja"
+    if len(re.findall(r"[\uac00-\ud7af]", sample)) > 50:
+        return "ko"
+    if len(re.findall(r"[\u4e00-\u9fff]", sample)) > len(sample) / 4:
+        return "zh"
+    return None
+
+
+def read_metadata(page: Page, ld: JsonLd, url: str | None, before: str, text: str) -> Metadata:
+    """All metadata; ``before`` is page text preceding the article, ``text`` the article."""
+    canonical = page.links.get("canonical") or _meta(page, "og:url") or ld.url
+    return Metadata(
+        title=read_title(page, ld),
+        author=read_author(page, ld, before[-1500:] + "\n" + text),
+        published=read_published(page, ld, before, text),
+        language=read_language(page, ld, text),
+        url=urljoin(url or "", canonical) if canonical else url,
+        site_name=_meta(page, "og:site_name", "application-name") or ld.site_name,
+        description=_meta(page, "og:description", "description", "twitter:description")
+        or ld.description,
+    )

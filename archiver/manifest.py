@@ -1,0 +1,369 @@
+"""``manifests/manifest-sha256.txt``: the fixity manifest, and how it is kept.
+
+One line ``<64 lowercase hex>␠␠<path>`` per closed file under ``warcs/``;
+paths relative to the archive root, POSIX, UTF-8 NFC, sorted bytewise, LF
+only, so that ``sha256sum -c manifests/manifest-sha256.txt`` passes from the
+archive root. Names holding a backslash, CR or LF use GNU sha256sum's escaped
+form (a leading ``\\``). A WARC being written (``*.open``) and ``.gitkeep``
+placeholders are never listed.
+
+This module owns the format, the sorted walk of the files the manifest should
+list, the full rebuild (``archiver manifest``) and the incremental update a
+capture run makes when it ends (:func:`record_ingest`). Both rewrite the
+manifest and ``records.jsonl`` atomically under the writer lock, index first
+and manifest last: the manifest's rename is the commit point, and index lines
+for files it does not list are ignored, so a crash leaves the old valid state
+or the new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from .atomic import atomic_write
+from .digest import WarcScan, scan_warc
+from .errors import ArchiveRootError, ManifestError
+from .events import append_event, file_sha256
+from .pool import batched, default_jobs, imap_ordered
+from .records import RECORDS_NAME, copy_groups, write_group
+from .root import ArchiveRoot
+
+__all__ = [
+    "MANIFEST_NAME",
+    "DiskEntry",
+    "ManifestEntry",
+    "RebuildReport",
+    "format_line",
+    "iter_disk",
+    "iter_manifest",
+    "rebuild_manifest",
+    "record_ingest",
+]
+
+MANIFEST_NAME = "manifest-sha256.txt"
+OPEN_SUFFIX = ".open"
+#: Names under warcs/ that are never archive content (git keeps empty folders).
+PLACEHOLDERS = frozenset({".gitkeep"})
+
+_LINE = re.compile(rb"^(\\?)([0-9a-f]{64})  (.+)$", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestEntry:
+    """One manifest line: a root-relative POSIX path and its SHA-256."""
+
+    path: str
+    sha256: str
+
+
+def _escape(path: str) -> tuple[str, str]:
+    if not any(c in path for c in "\\\n\r"):
+        return "", path
+    return "\\", path.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "r": "\r"}.get(m[1], m[1]), text)
+
+
+def format_line(entry: ManifestEntry) -> bytes:
+    """The manifest line for ``entry``, as ``sha256sum`` would print it."""
+    mark, name = _escape(entry.path)
+    return f"{mark}{entry.sha256}  {name}\n".encode()
+
+
+def _parse_line(line: bytes, source: Path, lineno: int) -> ManifestEntry:
+    match = _LINE.match(line.removesuffix(b"\n"))
+    if match is None:
+        raise ManifestError(source, "not a '<sha256>  <path>' line", line=lineno)
+    try:
+        name = match[3].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ManifestError(source, "path is not UTF-8", line=lineno) from exc
+    return ManifestEntry(_unescape(name) if match[1] else name, match[2].decode("ascii"))
+
+
+def iter_manifest(source: Path) -> Iterator[ManifestEntry]:
+    """Stream the entries of the manifest at ``source``, checking their order.
+
+    The order is what lets verification compare a million-line manifest with
+    the disk in one merge pass and flat memory, so a manifest out of order is
+    an error (:class:`ManifestError` naming the line), not something to sort.
+    """
+    last: str | None = None
+    with open(source, "rb") as fh:
+        for lineno, line in enumerate(fh, 1):
+            entry = _parse_line(line, source, lineno)
+            if last is not None and entry.path <= last:
+                why = "duplicate path" if entry.path == last else "paths are not sorted bytewise"
+                raise ManifestError(source, f"{why} ({entry.path}); the manifest was edited",
+                                    line=lineno)
+            last = entry.path
+            yield entry
+
+
+@dataclass(frozen=True, slots=True)
+class DiskEntry:
+    """A file found under ``warcs/``: its root-relative path and size (or why not)."""
+
+    path: str
+    size: int | None
+    error: str | None = None
+
+
+def _listed(name: str) -> bool:
+    return not name.endswith(OPEN_SUFFIX) and name not in PLACEHOLDERS
+
+
+def _sorted_entries(folder: Path) -> list[os.DirEntry[str]]:
+    # Sorting a folder's entries by name, with "/" appended to sub-folders,
+    # makes the recursive walk come out in bytewise order of the full path
+    # (UTF-8 keeps code point order, and a folder's files share its prefix).
+    with os.scandir(folder) as it:
+        entries = list(it)
+    return sorted(entries, key=lambda e: e.name + "/" if _is_dir(e) else e.name)
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+def _walk(folder: Path, prefix: str) -> Iterator[DiskEntry]:
+    for entry in _sorted_entries(folder):
+        rel = f"{prefix}/{entry.name}"
+        if _is_dir(entry):
+            yield from _walk(Path(entry.path), rel)
+        elif _listed(entry.name):
+            try:
+                yield DiskEntry(rel, entry.stat().st_size)
+            except OSError as exc:
+                yield DiskEntry(rel, None, exc.strerror or str(exc))
+
+
+def iter_disk(root: ArchiveRoot) -> Iterator[DiskEntry]:
+    """Every file the manifest should list, in bytewise path order, streamed.
+
+    Memory holds one folder's names per level. Symbolic links are listed as
+    files (reading follows them); a failed ``stat`` is reported, not raised.
+    """
+    if root.warcs.is_dir():
+        yield from _walk(root.warcs, "warcs")
+
+
+def _scan_batch(task: tuple[str, list[str]]) -> list[tuple[str, WarcScan | str]]:
+    """Worker: scan each WARC of ``(root, [relative paths])``; an I/O error becomes text."""
+    base, paths = task
+    out: list[tuple[str, WarcScan | str]] = []
+    for path in paths:
+        try:
+            out.append((path, scan_warc(os.path.join(base, path))))
+        except OSError as exc:
+            out.append((path, exc.strerror or str(exc)))
+    return out
+
+
+def _scan_all(root: ArchiveRoot, entries: Iterable[DiskEntry], jobs: int
+              ) -> Iterator[tuple[str, WarcScan]]:
+    tasks = ((str(root.path), [e.path for e in batch])
+             for batch in batched(entries, lambda e: e.size or 0))
+    for results in imap_ordered(_scan_batch, tasks, jobs):
+        for path, result in results:
+            if isinstance(result, str):
+                raise ManifestError(root.path / path, f"cannot read: {result}; "
+                                    "repair or remove it before rebuilding")
+            yield path, result
+
+
+def _checked(entries: Iterable[DiskEntry]) -> Iterator[DiskEntry]:
+    for entry in entries:
+        if entry.error is not None:
+            raise ManifestError(entry.path, f"cannot read: {entry.error}")
+        if unicodedata.normalize("NFC", entry.path) != entry.path:
+            raise ManifestError(entry.path, "name is not Unicode NFC; rename the file to "
+                                "its NFC form (or run `archiver verify` to see if it moved)")
+        yield entry
+
+
+@dataclass(slots=True)
+class RebuildReport:
+    """What ``archiver manifest`` did."""
+
+    files: int = 0
+    bytes: int = 0
+    records: int = 0
+    #: Files listed whose WARC records could not all be read: (path, why).
+    unparseable: list[tuple[str, str]] = field(default_factory=list)
+    #: Compared with the manifest this rebuild replaced (None: there was none).
+    added: int | None = None
+    removed: int | None = None
+    changed: int | None = None
+    manifest_sha256: str | None = None
+
+
+class _Diff:
+    """Counts added, removed and changed paths against the old manifest, streaming."""
+
+    def __init__(self, source: Path) -> None:
+        self.old = self._safe(source)
+        self.cur = next(self.old, None)
+        self.added = self.removed = self.changed = 0
+        self.valid = source.exists()
+
+    def _safe(self, source: Path) -> Iterator[ManifestEntry]:
+        with contextlib.suppress(FileNotFoundError, ManifestError):
+            yield from iter_manifest(source)
+
+    def see(self, path: str, sha256: str) -> None:
+        while self.cur is not None and self.cur.path < path:
+            self.removed, self.cur = self.removed + 1, next(self.old, None)
+        if self.cur is not None and self.cur.path == path:
+            self.changed += self.cur.sha256 != sha256
+            self.cur = next(self.old, None)
+        else:
+            self.added += 1
+
+    def finish(self, report: RebuildReport) -> None:
+        while self.cur is not None:
+            self.removed, self.cur = self.removed + 1, next(self.old, None)
+        if self.valid:
+            report.added, report.removed, report.changed = self.added, self.removed, self.changed
+
+
+def rebuild_manifest(root: ArchiveRoot, *, jobs: int | None = None) -> RebuildReport:
+    """Rehash every closed file under ``warcs/`` and rewrite manifest and index.
+
+    This blesses the files as they are now: use it after a deliberate change
+    (``archiver verify`` first), never to make a failing check pass. The
+    ``manifest rebuild`` event records how the new manifest differs from the old.
+    """
+    report = RebuildReport()
+    with root.writer_lock():
+        manifest = root.manifests / MANIFEST_NAME
+        diff = _Diff(manifest)
+        with atomic_write(manifest) as mf, atomic_write(root.manifests / RECORDS_NAME) as rf:
+            for path, scan in _scan_all(root, _checked(iter_disk(root)), jobs or default_jobs()):
+                _add(report, mf, rf, path, scan)
+                diff.see(path, scan.sha256)
+        diff.finish(report)
+        report.manifest_sha256 = file_sha256(manifest)
+        append_event(root, "manifest rebuild", outcome="success", obj=f"manifests/{MANIFEST_NAME}",
+                     detail=_rebuild_detail(report), counts=_rebuild_counts(report))
+    return report
+
+
+def _add(report: RebuildReport, mf: BinaryIO, rf: BinaryIO, path: str, scan: WarcScan) -> None:
+    mf.write(format_line(ManifestEntry(path, scan.sha256)))
+    write_group(rf, path, scan)
+    report.files += 1
+    report.bytes += scan.size
+    report.records += len(scan.records)
+    if scan.error:
+        report.unparseable.append((path, f"at offset {scan.error_offset}: {scan.error}"))
+
+
+def _rebuild_counts(report: RebuildReport) -> dict[str, int]:
+    counts = {"files": report.files, "bytes": report.bytes, "records": report.records,
+              "unparseable": len(report.unparseable)}
+    if report.added is not None:
+        counts.update(added=report.added, removed=report.removed or 0,
+                      changed=report.changed or 0)
+    return counts
+
+
+def _rebuild_detail(report: RebuildReport) -> str:
+    if report.added is None:
+        return "first manifest of this archive"
+    return (f"{report.added} added, {report.removed} removed, {report.changed} changed "
+            "since the previous manifest")
+
+
+def _new_paths(root: ArchiveRoot, closed_warcs: Sequence[Path]) -> list[str]:
+    paths = set()
+    for warc in closed_warcs:
+        rel = root.relative(Path(warc))
+        name = rel.rsplit("/", 1)[-1]
+        if not rel.startswith("warcs/") or not _listed(name) or not Path(warc).is_file():
+            raise ArchiveRootError(warc, "is not a closed file under warcs/")
+        paths.add(unicodedata.normalize("NFC", rel))
+    manifest = root.manifests / MANIFEST_NAME
+    if manifest.exists():
+        paths -= {e.path for e in iter_manifest(manifest) if e.path in paths}
+    return sorted(paths)
+
+
+def _merged(old: Iterable[tuple[str, bytes]], new: Iterable[tuple[str, bytes]]
+            ) -> Iterator[bytes]:
+    """Merge two streams of ``(path, bytes)`` sorted by path; ``new`` wins a tie."""
+    new_it = iter(new)
+    nxt = next(new_it, None)
+    for path, data in old:
+        while nxt is not None and nxt[0] < path:
+            yield nxt[1]
+            nxt = next(new_it, None)
+        if nxt is not None and nxt[0] == path:
+            yield nxt[1]
+            nxt = next(new_it, None)
+        else:
+            yield data
+    while nxt is not None:
+        yield nxt[1]
+        nxt = next(new_it, None)
+
+
+def record_ingest(root: ArchiveRoot, closed_warcs: Sequence[Path]) -> None:
+    """Add newly closed WARCs to the manifest, the index and the history.
+
+    Called by a capture run at its end. Hashes only the new files (each read
+    once for its file and record digests), merges them into the sorted
+    manifest and index, rewrites both atomically, and appends ``ingestion``
+    and ``message digest calculation`` events. Files already listed are left
+    alone, so calling it twice is harmless. Takes the (re-entrant) writer lock.
+    """
+    with root.writer_lock():
+        new = _new_paths(root, closed_warcs)
+        if not new:
+            return
+        entries = [DiskEntry(p, root.absolute(p).stat().st_size) for p in new]
+        scans = dict(_scan_all(root, entries, min(len(new), default_jobs())))
+        _write_merged(root, new, scans)
+        _ingest_events(root, new, scans)
+
+
+def _write_merged(root: ArchiveRoot, new: list[str], scans: dict[str, WarcScan]) -> None:
+    manifest, index = root.manifests / MANIFEST_NAME, root.manifests / RECORDS_NAME
+    old_lines = ((e.path, format_line(e)) for e in
+                 (iter_manifest(manifest) if manifest.exists() else iter(())))
+    new_lines = [(p, format_line(ManifestEntry(p, scans[p].sha256))) for p in new]
+    old_groups = copy_groups(index, set(new)) if index.exists() else iter(())
+    with atomic_write(manifest) as mf:
+        with atomic_write(index) as rf:
+            for chunk in _merged(old_groups, ((p, _group_bytes(p, scans[p])) for p in new)):
+                rf.write(chunk)
+        for line in _merged(old_lines, new_lines):
+            mf.write(line)
+
+
+def _group_bytes(path: str, scan: WarcScan) -> bytes:
+    buf = io.BytesIO()
+    write_group(buf, path, scan)
+    return buf.getvalue()
+
+
+def _ingest_events(root: ArchiveRoot, new: list[str], scans: dict[str, WarcScan]) -> None:
+    counts = {"files": len(new), "bytes": sum(scans[p].size for p in new),
+              "records": sum(len(scans[p].records) for p in new)}
+    append_event(root, "ingestion", outcome="success", obj=new, counts=counts)
+    detail = "; ".join(f"{p} sha256:{scans[p].sha256}" for p in new)
+    append_event(root, "message digest calculation", outcome="success", obj=new,
+                 detail=detail, counts=counts)

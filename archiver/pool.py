@@ -1,0 +1,78 @@
+"""Parallel hashing across files, with processes.
+
+SHA-256 is CPU-bound and holds the GIL for small updates, so ``--jobs N``
+means N worker processes. Work goes out in batches (many small files, or one
+big one, per batch) so per-task overhead stays small next to hashing, and at
+most a few batches per worker are in flight so memory stays flat however
+long the manifest is. Results come back in submission order, which keeps
+everything that is written from them deterministic.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import TypeVar
+
+__all__ = ["batched", "default_jobs", "imap_ordered"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: A batch closes when it holds this many bytes or this many files.
+BATCH_BYTES = 32 << 20
+BATCH_FILES = 256
+#: Batches in flight per worker: enough to keep every worker busy.
+WINDOW_PER_JOB = 3
+
+
+def default_jobs() -> int:
+    """The default ``--jobs``: the CPUs this process may use, at most 8."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(8, cpus))
+
+
+def batched(items: Iterable[T], size: Callable[[T], int]) -> Iterator[list[T]]:
+    """Group ``items`` into batches of about :data:`BATCH_BYTES` (by ``size``)."""
+    batch: list[T] = []
+    total = 0
+    for item in items:
+        batch.append(item)
+        total += size(item)
+        if total >= BATCH_BYTES or len(batch) >= BATCH_FILES:
+            yield batch
+            batch, total = [], 0
+    if batch:
+        yield batch
+
+
+def imap_ordered(fn: Callable[[T], R], tasks: Iterable[T], jobs: int) -> Iterator[R]:
+    """``map(fn, tasks)`` over ``jobs`` processes, in order, with a bounded window.
+
+    With ``jobs <= 1`` everything runs in this process (no start-up cost).
+    ``fn`` must be a module-level function; ``tasks`` are consumed lazily.
+    """
+    if jobs <= 1:
+        yield from map(fn, tasks)
+        return
+    # forkserver: workers start from a clean process, never a fork of one
+    # that has threads (a test's HTTP server, a progress bar) holding locks.
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        pending: deque[Future[R]] = deque()
+        try:
+            for task in tasks:
+                pending.append(pool.submit(fn, task))
+                if len(pending) >= jobs * WINDOW_PER_JOB:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()

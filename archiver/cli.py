@@ -8,14 +8,23 @@ was found, 2 usage or set-up error.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
+from tqdm import tqdm
 
-from .errors import ArchiverError
+from .capture import capture_urls
+from .catalog import Capture, Catalog
+from .demo import DemoSite
+from .errors import ArchiverError, ArchiveRootError
+from .reindex import rebuild
 from .root import ArchiveRoot
+from .settings import CaptureSettings
 from .version import __version__
 
 EXIT_OK = 0
@@ -63,6 +72,174 @@ def fail(exc: ArchiverError) -> None:
     """Print one clear line for a set-up error and exit 2."""
     click.echo(f"archiver: error: {exc}", err=True)
     sys.exit(EXIT_USAGE)
+
+
+# --- capture ---------------------------------------------------------------
+
+
+def _capture_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by `capture` and `demo`."""
+    d = CaptureSettings()
+    opts = [
+        click.option("--concurrency", type=click.IntRange(1, 64), default=d.concurrency,
+                     show_default=True, help="Hosts fetched at once (one request per host)."),
+        click.option("--delay", type=click.FloatRange(0), default=d.delay, show_default=True,
+                     help="Seconds between requests to one host."),
+        click.option("--retries", type=click.IntRange(0, 20), default=d.retries,
+                     show_default=True, help="Retries on connection errors, 429 and 5xx."),
+        click.option("--timeout", type=click.FloatRange(0.1), default=d.read_timeout,
+                     show_default=True, help="Connect and read timeout, seconds."),
+        click.option("--deadline", type=click.FloatRange(0.1), default=d.deadline,
+                     show_default=True, help="Total seconds allowed per request."),
+        click.option("--max-bytes", type=click.IntRange(1), default=d.max_bytes,
+                     show_default=True, help="Cut bodies longer than this (WARC-Truncated)."),
+        click.option("--max-redirects", type=click.IntRange(0, 50), default=d.max_redirects,
+                     show_default=True, help="Redirects followed per URL."),
+        click.option("--warc-size", type=click.IntRange(1024), default=d.warc_size,
+                     show_default=True, help="Start a new WARC file past this size."),
+        click.option("--user-agent", default=d.user_agent, show_default=True),
+        click.option("--operator", default=None, help="Who runs the capture (warcinfo)."),
+        click.option("--no-dedup", is_flag=True, help="Store repeated payloads again."),
+        click.option("--no-wait", is_flag=True,
+                     help="Fail at once if another run holds the archive's lock."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def _settings(**kw: Any) -> CaptureSettings:
+    return CaptureSettings(
+        concurrency=kw["concurrency"], delay=kw["delay"], retries=kw["retries"],
+        connect_timeout=kw["timeout"],
+        read_timeout=kw["timeout"], deadline=kw["deadline"], max_bytes=kw["max_bytes"],
+        max_redirects=kw["max_redirects"], warc_size=kw["warc_size"],
+        user_agent=kw["user_agent"], operator=kw["operator"], dedup=not kw["no_dedup"],
+    )
+
+
+def _read_url_file(path: str) -> list[str]:
+    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+    with stream:
+        lines = (line.split("#", 1)[0].strip() if line.lstrip().startswith("#")
+                 else line.strip() for line in stream)
+        return [line for line in lines if line]
+
+
+def _run_capture(obj: Context, urls: list[str], settings: CaptureSettings,
+                 no_wait: bool) -> None:
+    if not urls:
+        raise click.UsageError("no URLs given: pass URLs, -i FILE or --retry-failed")
+    show = not obj.quiet and sys.stderr.isatty()
+    bar = tqdm(total=len(urls), unit="url", disable=not show, file=sys.stderr)
+
+    def on_result(capture: Capture) -> None:
+        if capture.outcome == "failed":
+            bar.write(f"FAILED {capture.error}", file=sys.stderr)
+        bar.update(1)
+
+    try:
+        report = capture_urls(obj.root, urls, settings, on_result=on_result,
+                              wait_for_lock=not no_wait)
+    except ArchiverError as exc:
+        bar.close()
+        fail(exc)
+        return
+    bar.close()
+    if not show:  # without the bar, failures still get their one line each
+        for capture in report.failures:
+            click.echo(f"FAILED {capture.error}", err=True)
+    if not obj.quiet:
+        click.echo(
+            f"captured {report.captured}, revisits {report.revisits}, failed {report.failed}, "
+            f"{_human(report.bytes)} in {report.seconds:.1f}s", err=True)
+    sys.exit(EXIT_FAILED if report.failed else EXIT_OK)
+
+
+def _human(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+@cli.command()
+@click.argument("urls", nargs=-1)
+@click.option("-i", "--input", "input_file", type=click.Path(dir_okay=False, allow_dash=True),
+              help="File of URLs, one per line; # starts a comment.")
+@click.option("--retry-failed", is_flag=True, help="Also retry URLs whose last attempt failed.")
+@_capture_options
+@pass_ctx
+def capture(obj: Context, /, urls: tuple[str, ...], input_file: str | None,
+            retry_failed: bool, **kw: Any) -> None:
+    """Capture URLs into WARC/1.1 files under the archive root's warcs/."""
+    todo = list(urls)
+    try:
+        if input_file:
+            todo += _read_url_file(input_file)
+    except OSError as exc:
+        raise click.BadParameter(f"{input_file}: {exc.strerror}", param_hint="-i") from exc
+    try:
+        settings = _settings(**kw)
+        if retry_failed:
+            with Catalog(obj.root.catalog_path) as catalog:
+                todo += [u for u in catalog.failed_urls() if u not in todo]
+    except ArchiverError as exc:
+        fail(exc)
+    _run_capture(obj, todo, settings, kw["no_wait"])
+
+
+@cli.command(name="list")
+@click.option("--failed", is_flag=True, help="Only URLs whose latest attempt failed.")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines, one attempt per line.")
+@pass_ctx
+def list_(obj: Context, /, failed: bool, as_json: bool) -> None:
+    """Show the capture catalog: every attempt, oldest first."""
+    path = obj.root.catalog_path
+    if not path.exists():
+        fail(ArchiveRootError(path, "no capture catalog here; run `archiver capture` first"))
+    try:
+        with Catalog(path) as catalog:
+            for c in catalog.captures(failed_only=failed):
+                if as_json:
+                    click.echo(json.dumps(c.to_dict(), ensure_ascii=False, sort_keys=True))
+                else:
+                    where = f"{c.warc}@{c.offset}" if c.warc else "-"
+                    status = c.status if c.status is not None else "-"
+                    note = f"  {c.error}" if c.error else ""
+                    click.echo(f"{c.captured_at}  {c.outcome:<8} {status!s:>3}  {c.url}  "
+                               f"{where}{note}")
+    except ArchiverError as exc:
+        fail(exc)
+
+
+@cli.command()
+@pass_ctx
+def reindex(obj: Context, /) -> None:
+    """Rebuild the capture catalog from the WARC files (the record of truth)."""
+    try:
+        count = rebuild(obj.root)
+    except ArchiverError as exc:
+        fail(exc)
+        return
+    if not obj.quiet:
+        click.echo(f"indexed {count} capture attempts", err=True)
+
+
+@cli.command()
+@_capture_options
+@pass_ctx
+def demo(obj: Context, /, **kw: Any) -> None:
+    """Serve the bundled sample site on loopback and capture it (no internet needed)."""
+    kw["delay"] = 0.0 if kw["delay"] == CaptureSettings().delay else kw["delay"]
+    settings = _settings(**kw)
+    with DemoSite() as site:
+        if not obj.quiet:
+            click.echo(f"serving the sample site at {site.base_url}; "
+                       f"archive root {obj.root.path}", err=True)
+        _run_capture(obj, site.seed_urls(), settings, kw["no_wait"])
 
 
 def main() -> None:

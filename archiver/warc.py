@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
@@ -170,7 +170,7 @@ def build_record(
     *,
     date: str,
     block_digest: bytes,
-    payload: BinaryIO | None = None,
+    payload: IO[bytes] | None = None,
     length: int = 0,
     http_head: bytes | None = None,
     payload_digest: str | None = None,

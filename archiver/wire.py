@@ -17,6 +17,7 @@ the clock, so a server that drips one byte at a time cannot outlast it.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import tempfile
 import time
@@ -57,6 +58,8 @@ class Exchange:
         )
         self.body_size = 0
         self.peer_ip: str | None = None
+        self.error: Exception | None = None  # why the body ended early, if it did
+        self._block_digest: bytes | None = None
 
     def check_deadline(self) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:
@@ -75,6 +78,22 @@ class Exchange:
         self.response_head = bytes(self._head)
         self._head.clear()
         self._in_body = True
+
+    def cut_body(self, size: int) -> None:
+        """Drop every body byte past ``size`` (the record is being truncated)."""
+        self.body.truncate(size)
+        self.body.seek(size)
+        self.body_size = size
+
+    def block_digest(self) -> bytes:
+        """sha256 of the response block: head plus body exactly as received."""
+        if self._block_digest is None:
+            h = hashlib.sha256(self.response_head)
+            self.body.seek(0)
+            while chunk := self.body.read(1 << 16):
+                h.update(chunk)
+            self._block_digest = h.digest()
+        return self._block_digest
 
     def close(self) -> None:
         self.body.close()

@@ -1,0 +1,326 @@
+"""Capturing URLs into the archive: the capture run.
+
+:func:`capture_urls` takes the archive's writer lock, closes any ``.open``
+WARC a crashed run left (:func:`archiver.warc.recover_open_files`), fetches
+the URLs (one at a time per host, with the politeness delay, up to
+``concurrency`` hosts at once), and for each URL writes into the WARC:
+
+* a ``request`` and a ``response`` record per hop (redirects included), the
+  response exactly as received, or a ``revisit`` when the payload is already
+  in the archive (identical-payload-digest profile);
+* one ``metadata`` record with the outcome (:mod:`archiver.outcome`).
+
+Records are fsynced before the catalog row is inserted. A failing URL is
+recorded and the run goes on; the report counts what failed. At the end the
+closed WARCs are handed to the fixity manifests.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from io import BytesIO
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .catalog import Capture, Catalog, PayloadRef
+from .errors import ArchiverError, CaptureError, FetchError, InvalidURLError, WarcError
+from .fetch import Fetcher, FetchResult, Hop, validate_url
+from .outcome import outcome_record
+from .reindex import index_warcs
+from .root import ArchiveRoot
+from .settings import CaptureSettings
+from .warc import (
+    EMPTY_SHA256,
+    REVISIT_PROFILE,
+    OpenRecord,
+    WarcWriter,
+    WrittenRecord,
+    build_record,
+    recover_open_files,
+    sha256_label,
+    warc_date,
+)
+
+__all__ = ["CaptureReport", "capture_urls"]
+
+log = logging.getLogger(__name__)
+
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+@dataclass
+class CaptureReport:
+    """What a capture run did: counts, bytes, time, and the files it closed."""
+
+    captured: int = 0
+    revisits: int = 0
+    failed: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    captures: list[Capture] = field(default_factory=list)
+    closed_warcs: list[Path] = field(default_factory=list)
+    recovered_warcs: list[Path] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[Capture]:
+        return [c for c in self.captures if c.outcome == "failed"]
+
+    def add(self, capture: Capture) -> None:
+        self.captures.append(capture)
+        if capture.outcome == "failed":
+            self.failed += 1
+        elif capture.outcome == "revisit":
+            self.revisits += 1
+        else:
+            self.captured += 1
+        self.bytes += capture.payload_size or 0
+
+
+OnResult = Callable[[Capture], None]
+
+
+def capture_urls(
+    root: ArchiveRoot,
+    urls: Iterable[str],
+    settings: CaptureSettings | None = None,
+    *,
+    on_result: OnResult | None = None,
+    wait_for_lock: bool = True,
+) -> CaptureReport:
+    """Capture ``urls`` into ``root``; never raises for a bad URL, only for set-up.
+
+    ``on_result`` is called once per URL (from worker threads) as it finishes.
+    Raises :class:`archiver.errors.LockError` if another run holds the archive
+    and ``wait_for_lock`` is false.
+    """
+    settings = settings or CaptureSettings()
+    report = CaptureReport()
+    t0 = time.monotonic()
+    root.ensure()
+    with root.writer_lock(wait=wait_for_lock):
+        catalog = Catalog(root.catalog_path)
+        try:
+            report.recovered_warcs = recover_open_files(root)
+            if report.recovered_warcs:
+                index_warcs(root, catalog, report.recovered_warcs)
+            run = _Run(root, settings, catalog, report, on_result)
+            try:
+                run.capture_all(list(urls))
+            finally:
+                report.closed_warcs = run.close()
+                _record_fixity(root, report.recovered_warcs + report.closed_warcs)
+        finally:
+            catalog.close()
+    report.seconds = time.monotonic() - t0
+    return report
+
+
+def _record_fixity(root: ArchiveRoot, closed: Sequence[Path]) -> None:
+    from .manifest import record_ingest  # the fixity side; imported late to keep layers apart
+
+    record_ingest(root, closed)
+
+
+class _Run:
+    """One capture run's shared state: writer, fetcher, catalog, report."""
+
+    def __init__(
+        self,
+        root: ArchiveRoot,
+        settings: CaptureSettings,
+        catalog: Catalog,
+        report: CaptureReport,
+        on_result: OnResult | None,
+    ) -> None:
+        self.root = root
+        self.settings = settings
+        self.catalog = catalog
+        self.report = report
+        self.on_result = on_result
+        self.fetcher = Fetcher(settings)
+        self.writer = WarcWriter(
+            root,
+            warc_size=settings.warc_size,
+            gzip_level=settings.gzip_level,
+            operator=settings.operator,
+            user_agent=settings.user_agent,
+        )
+
+    def close(self) -> list[Path]:
+        self.fetcher.close()
+        return self.writer.close()
+
+    def capture_all(self, urls: list[str]) -> None:
+        by_host: dict[str, list[str]] = {}
+        for raw in urls:
+            try:
+                url = validate_url(raw)
+            except InvalidURLError as exc:
+                self._finish(_failed(raw.strip(), exc), record=True)
+                continue
+            host = (urlsplit(url).hostname or "").lower()
+            by_host.setdefault(host, []).append(url)
+        if not by_host:
+            return
+        workers = min(self.settings.concurrency, len(by_host))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="capture") as pool:
+            for done in [pool.submit(self._host_worker, u) for u in by_host.values()]:
+                done.result()
+
+    def _host_worker(self, urls: list[str]) -> None:
+        for url in urls:
+            try:
+                self._finish(self._capture_one(url), record=False)
+            except Exception as exc:  # one bad URL must never stop the batch
+                log.exception("%s: unexpected error", url)
+                err = CaptureError(url, f"internal error: {type(exc).__name__}: {exc}")
+                self._finish(_failed(url, err), record=True)
+
+    def _finish(self, capture: Capture, *, record: bool) -> None:
+        if record:
+            try:
+                self.catalog.add(capture)
+            except ArchiverError as exc:
+                log.error("%s", exc)
+        self.report.add(capture)
+        if capture.outcome == "failed":
+            log.warning("%s", capture.error)
+        else:
+            log.info("%s: %s -> %s@%s", capture.url, capture.outcome, capture.warc,
+                     capture.offset)
+        if self.on_result is not None:
+            self.on_result(capture)
+
+    def _capture_one(self, url: str) -> Capture:
+        result = self.fetcher.fetch(url)
+        try:
+            return self._archive(result)
+        finally:
+            result.close()
+
+    def _archive(self, result: FetchResult) -> Capture:
+        records: list[OpenRecord] = []
+        new_payloads: list[tuple[str, PayloadRef, str]] = []
+        final_kind: str | None = None
+        for hop in result.hops:
+            response, kind, ref = self._response_record(hop)
+            records += [_request_record(hop, response.record_id), response]
+            final_kind = kind
+            if ref is not None:
+                new_payloads.append((hop.payload_sha256.hex(), ref, response.record_id))
+        capture = _describe(result, final_kind)
+        final_id = records[-1].record_id if records else None
+        records.append(outcome_record(result, capture, final_id))
+        try:
+            written = self.writer.write_capture(records)
+        except WarcError as exc:
+            return self._write_failed(result, exc)
+        capture = _locate(capture, written[-2] if final_id else None, written[-1])
+        refs = [(sha, ref) for sha, ref, _ in new_payloads]
+        self.catalog.add(capture, refs)
+        return capture
+
+    def _response_record(self, hop: Hop) -> tuple[OpenRecord, str, PayloadRef | None]:
+        """The response (or revisit) record for a hop, and the payload it newly stores."""
+        ex = hop.exchange
+        date = warc_date(hop.date)
+        base = [("WARC-IP-Address", ex.peer_ip or "")] if ex.peer_ip else []
+        digest_label = sha256_label(hop.payload_sha256)
+        dedupable = self.settings.dedup and hop.payload_size > 0 and hop.truncated is None
+        original = self.catalog.payload(hop.payload_sha256.hex()) if dedupable else None
+        if original is not None:
+            rec = build_record(
+                hop.url, "revisit", date=date,
+                block_digest=hashlib.sha256(ex.response_head).digest(),
+                http_head=ex.response_head, payload_digest=digest_label,
+                headers=[*base, ("WARC-Profile", REVISIT_PROFILE),
+                         ("WARC-Refers-To", original.record_id),
+                         ("WARC-Refers-To-Target-URI", original.target_uri),
+                         ("WARC-Refers-To-Date", original.date)],
+            )
+            return rec, "revisit", None
+        if hop.truncated:
+            base.append(("WARC-Truncated", hop.truncated))
+        block_digest = ex.block_digest()  # reads the spool: rewind only afterwards
+        ex.body.seek(0)
+        rec = build_record(
+            hop.url, "response", date=date, block_digest=block_digest,
+            payload=ex.body, length=ex.body_size, http_head=ex.response_head,
+            payload_digest=digest_label, headers=base,
+        )
+        ref = PayloadRef(rec.record_id, hop.url, date) if dedupable else None
+        return rec, "response", ref
+
+    def _write_failed(self, result: FetchResult, exc: WarcError) -> Capture:
+        cause = exc.__cause__
+        full = isinstance(cause, OSError) and cause.errno in DISK_FULL
+        reason = "disk-full" if full else "io"
+        hint = "; free space and run `archiver capture --retry-failed`" if full else ""
+        err = FetchError(result.url, reason, f"not archived: {exc}{hint}")
+        capture = _failed(result.url, err, started=result.started)
+        try:
+            self.catalog.add(capture)
+        except ArchiverError as cat_exc:
+            log.error("%s", cat_exc)
+        return capture
+
+
+def _request_record(hop: Hop, response_id: str) -> OpenRecord:
+    raw = bytes(hop.exchange.request)
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    headers = [("WARC-Concurrent-To", response_id)]
+    if hop.exchange.peer_ip:
+        headers.insert(0, ("WARC-IP-Address", hop.exchange.peer_ip))
+    return build_record(
+        hop.url, "request", date=warc_date(hop.date),
+        block_digest=hashlib.sha256(raw).digest(),
+        payload=BytesIO(body), length=len(body), http_head=head + sep,
+        payload_digest=sha256_label(hashlib.sha256(body).digest() if body else EMPTY_SHA256),
+        headers=headers,
+    )
+
+
+def _describe(result: FetchResult, final_kind: str | None) -> Capture:
+    final = result.final
+    err = result.error
+    outcome = "failed" if err else ("revisit" if final_kind == "revisit" else "captured")
+    return Capture(
+        url=result.url,
+        captured_at=warc_date(result.started),
+        outcome=outcome,
+        final_url=final.url if final else None,
+        status=final.status if final else None,
+        reason=err.reason if err else None,
+        error=str(err) if err else None,
+        truncated=final.truncated if final else None,
+        record_type=final_kind,
+        payload_sha256=final.payload_sha256.hex() if final else None,
+        payload_size=final.payload_size if final else None,
+    )
+
+
+def _locate(capture: Capture, final: WrittenRecord | None, meta: WrittenRecord) -> Capture:
+    if final is None:
+        return replace(capture, metadata_id=meta.record_id)
+    return replace(
+        capture, warc=final.warc, offset=final.offset, length=final.length,
+        record_id=final.record_id, metadata_id=meta.record_id,
+    )
+
+
+def _failed(url: str, exc: ArchiverError, started: datetime | None = None) -> Capture:
+    reason = exc.reason if isinstance(exc, FetchError) else "invalid"
+    return Capture(
+        url=url,
+        captured_at=warc_date(started or datetime.now(UTC)),
+        outcome="failed",
+        reason=reason,
+        error=str(exc),
+    )

@@ -1,0 +1,189 @@
+"""The capture catalog: an SQLite index of every capture attempt.
+
+It lives at ``manifests/catalog.sqlite`` and answers "what did we capture,
+when, where is it, what failed" quickly. It is *not* the record of truth: the
+WARCs are. Every attempt also writes a ``metadata`` record into the WARC, and
+:func:`rebuild` recreates the whole catalog from those records (``archiver
+reindex``). Rows are only inserted after the WARC records they point to have
+been fsynced, so the catalog never points at bytes that are not on disk.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import CatalogError
+
+__all__ = ["Capture", "Catalog", "PayloadRef"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS captures (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL,
+    final_url TEXT,
+    status INTEGER,
+    captured_at TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    reason TEXT,
+    error TEXT,
+    truncated TEXT,
+    warc TEXT,
+    offset INTEGER,
+    length INTEGER,
+    record_id TEXT,
+    record_type TEXT,
+    payload_sha256 TEXT,
+    payload_size INTEGER,
+    metadata_id TEXT UNIQUE
+);
+CREATE INDEX IF NOT EXISTS captures_url ON captures(url);
+CREATE TABLE IF NOT EXISTS payloads (
+    sha256 TEXT PRIMARY KEY,
+    record_id TEXT NOT NULL,
+    target_uri TEXT NOT NULL,
+    date TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Capture:
+    """One capture attempt, as the catalog and ``archiver list`` show it.
+
+    ``outcome`` is ``captured``, ``revisit`` or ``failed``; ``reason`` is the
+    failure code (see :class:`archiver.errors.FetchError`). ``warc``,
+    ``offset`` and ``length`` locate the final response or revisit record.
+    """
+
+    url: str
+    captured_at: str
+    outcome: str
+    final_url: str | None = None
+    status: int | None = None
+    reason: str | None = None
+    error: str | None = None
+    truncated: str | None = None
+    warc: str | None = None
+    offset: int | None = None
+    length: int | None = None
+    record_id: str | None = None
+    record_type: str | None = None
+    payload_sha256: str | None = None
+    payload_size: int | None = None
+    metadata_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PayloadRef:
+    """The first response record holding a payload: what a revisit refers to."""
+
+    record_id: str
+    target_uri: str
+    date: str
+
+
+_COLUMNS = [f.name for f in fields(Capture)]
+
+
+class Catalog:
+    """The SQLite catalog at ``path``; thread-safe, one connection."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            raise CatalogError(path, f"cannot open the catalog ({exc}); "
+                               "run `archiver reindex` to rebuild it from the WARCs") from exc
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def add(self, capture: Capture, payloads: Sequence[tuple[str, PayloadRef]] = ()) -> None:
+        """Record one attempt (and any new payloads it wrote) in one transaction."""
+        row = capture.to_dict()
+        sql = (f"INSERT OR IGNORE INTO captures ({', '.join(_COLUMNS)}) "
+               f"VALUES ({', '.join('?' for _ in _COLUMNS)})")
+        with self._lock, self._tx():
+            self._db.execute(sql, [row[c] for c in _COLUMNS])
+            for sha, ref in payloads:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO payloads VALUES (?, ?, ?, ?)",
+                    (sha, ref.record_id, ref.target_uri, ref.date),
+                )
+
+    def add_payload(self, sha256_hex: str, ref: PayloadRef) -> None:
+        """Remember the first record holding a payload (later ones are ignored)."""
+        with self._lock, self._tx():
+            self._db.execute(
+                "INSERT OR IGNORE INTO payloads VALUES (?, ?, ?, ?)",
+                (sha256_hex, ref.record_id, ref.target_uri, ref.date),
+            )
+
+    def payload(self, sha256_hex: str) -> PayloadRef | None:
+        """The first response record with this payload digest, if any."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT record_id, target_uri, date FROM payloads WHERE sha256 = ?",
+                (sha256_hex,),
+            ).fetchone()
+        return PayloadRef(*row) if row else None
+
+    def captures(self, *, failed_only: bool = False) -> Iterator[Capture]:
+        """Every attempt in order; with ``failed_only``, URLs whose latest attempt failed."""
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM captures"
+        if failed_only:
+            sql += (" WHERE id IN (SELECT max(id) FROM captures GROUP BY url)"
+                    " AND outcome = 'failed'")
+        sql += " ORDER BY id"
+        with self._lock:
+            rows = self._db.execute(sql).fetchall()
+        for row in rows:
+            yield Capture(**dict(zip(_COLUMNS, row, strict=True)))
+
+    def failed_urls(self) -> list[str]:
+        return [c.url for c in self.captures(failed_only=True)]
+
+    def clear(self) -> None:
+        with self._lock, self._tx():
+            self._db.execute("DELETE FROM captures")
+            self._db.execute("DELETE FROM payloads")
+
+    def _tx(self) -> _Transaction:
+        return _Transaction(self._db, self.path)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+        self.db, self.path = db, path
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            try:
+                self.db.execute("COMMIT")
+            except sqlite3.Error as err:
+                raise CatalogError(self.path, f"cannot write the catalog: {err}") from err
+        else:
+            self.db.execute("ROLLBACK")

@@ -1,0 +1,380 @@
+"""Fetching one URL: redirects, retries, timeouts, size caps, and what went wrong.
+
+:class:`Fetcher` turns a URL into a :class:`FetchResult`: the list of
+:class:`Hop` exchanges it took (each redirect is its own hop, archived as its
+own request/response pair) and, if it failed, a :class:`FetchError` with a
+short ``reason`` code. It never writes anything; :mod:`archiver.capture`
+decides what goes into the WARC.
+
+Bodies are streamed with ``stream=True`` and read raw (``decode_content=False``):
+the payload digest is computed over the de-chunked, still content-encoded
+bytes while the wire recorder (:mod:`archiver.wire`) spools the exact bytes.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import http.client
+import logging
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit
+
+import requests
+import urllib3.exceptions
+
+from .errors import FetchError, InvalidURLError
+from .settings import CaptureSettings
+from .wire import DeadlineExceeded, Exchange, RecordingAdapter
+
+__all__ = ["FetchResult", "Fetcher", "Hop", "HostGate", "validate_url"]
+
+log = logging.getLogger(__name__)
+
+READ_SIZE = 1 << 16
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRYABLE_REASONS = frozenset({"refused", "reset", "timeout"})
+
+
+def validate_url(url: str) -> str:
+    """Return ``url`` stripped, or raise :class:`InvalidURLError` saying what is wrong."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise InvalidURLError(url, f"not a valid URL ({exc}); check for typos") from exc
+    if parts.scheme.lower() not in ("http", "https"):
+        what = f"scheme {parts.scheme!r}" if parts.scheme else "no scheme"
+        raise InvalidURLError(url, f"unsupported URL ({what}); only http:// and https:// URLs")
+    if not parts.hostname:
+        raise InvalidURLError(url, "URL has no host name")
+    if any(c.isspace() for c in url):
+        raise InvalidURLError(url, "URL contains white space; percent-encode it")
+    return url
+
+
+@dataclass
+class Hop:
+    """One HTTP exchange as received, ready to archive."""
+
+    url: str
+    exchange: Exchange
+    date: datetime
+    status: int
+    reason: str
+    location: str | None
+    payload_sha256: bytes
+    payload_size: int
+    elapsed: float
+    ttfb: float
+    attempts: int
+    truncated: str | None = None  # WARC-Truncated value: length, time, disconnect
+
+    @property
+    def block_sha256(self) -> bytes:
+        return self.exchange.block_digest()
+
+
+@dataclass
+class FetchResult:
+    """Every hop taken for one URL, and the error if it failed."""
+
+    url: str
+    started: datetime
+    hops: list[Hop] = field(default_factory=list)
+    error: FetchError | None = None
+    elapsed: float = 0.0
+
+    @property
+    def final(self) -> Hop | None:
+        return self.hops[-1] if self.hops else None
+
+    def close(self) -> None:
+        for hop in self.hops:
+            hop.exchange.close()
+
+
+class HostGate:
+    """Per-host politeness: at least ``delay`` seconds between requests to a host."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self._next: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, host: str) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                due = self._next.get(host, 0.0)
+                if now >= due:
+                    self._next[host] = now + self.delay
+                    return
+            time.sleep(min(due - now, 1.0))
+
+
+class Fetcher:
+    """Fetches URLs per :class:`CaptureSettings`; one requests session per thread."""
+
+    def __init__(self, settings: CaptureSettings, gate: HostGate | None = None) -> None:
+        self.settings = settings
+        self.gate = gate or HostGate(settings.delay)
+        self._local = threading.local()
+
+    def _session(self) -> tuple[requests.Session, RecordingAdapter]:
+        if not hasattr(self._local, "session"):
+            session = requests.Session()
+            session.trust_env = False  # no proxies or netrc from the environment
+            adapter = RecordingAdapter()
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.headers.update({"User-Agent": self.settings.user_agent})
+            session.headers.update(dict(self.settings.extra_headers))
+            self._local.session, self._local.adapter = session, adapter
+        return self._local.session, self._local.adapter
+
+    def close(self) -> None:
+        if hasattr(self._local, "session"):
+            self._local.session.close()
+
+    def fetch(self, url: str) -> FetchResult:
+        """Fetch ``url`` following redirects; never raises for network failures."""
+        result = FetchResult(url=url, started=datetime.now(UTC))
+        t0 = time.monotonic()
+        try:
+            self._follow(result)
+        except FetchError as exc:
+            result.error = exc
+        result.elapsed = time.monotonic() - t0
+        return result
+
+    def _follow(self, result: FetchResult) -> None:
+        current, seen = result.url, {result.url}
+        while True:
+            hop = self._with_retries(current)
+            result.hops.append(hop)
+            if hop.truncated and hop.truncated != "length":
+                raise _truncation_error(hop)
+            if hop.status in REDIRECT_STATUSES and hop.location:
+                current = self._next_hop(result, current, hop.location, seen)
+                continue
+            if hop.status >= 400:
+                raise FetchError(hop.url, "http-error", f"HTTP {hop.status} {hop.reason}".strip())
+            if hop.truncated == "length":
+                log.warning("%s: body cut at --max-bytes %d", hop.url, self.settings.max_bytes)
+            return
+
+    def _next_hop(self, result: FetchResult, current: str, location: str, seen: set[str]) -> str:
+        target = urljoin(current, location)
+        try:
+            validate_url(target)
+        except InvalidURLError as exc:
+            raise FetchError(current, "malformed", f"redirect to an unusable URL: {exc}") from exc
+        if target in seen:
+            raise FetchError(result.url, "redirect-loop", f"redirect loop back to {target}")
+        if len(result.hops) > self.settings.max_redirects:
+            raise FetchError(
+                result.url,
+                "too-many-redirects",
+                f"more than {self.settings.max_redirects} redirects (last to {target})",
+            )
+        seen.add(target)
+        return target
+
+    def _with_retries(self, url: str) -> Hop:
+        attempt = 0
+        while True:
+            attempt += 1
+            retry_in: float | None = None
+            try:
+                hop = self._exchange(url, attempt)
+            except FetchError as exc:
+                if exc.reason not in RETRYABLE_REASONS or attempt > self.settings.retries:
+                    raise
+                retry_in = self._backoff(attempt)
+                log.info("%s: %s; retry %d in %.1fs", url, exc, attempt, retry_in)
+            else:
+                retry_in = self._retry_delay(hop, attempt)
+                if retry_in is None:
+                    return hop
+                log.info("%s: HTTP %d; retry %d in %.1fs", url, hop.status, attempt, retry_in)
+                hop.exchange.close()
+            time.sleep(retry_in)
+
+    def _backoff(self, attempt: int) -> float:
+        s = self.settings
+        return float(min(s.max_backoff, s.backoff * (2 ** (attempt - 1))))
+
+    def _retry_delay(self, hop: Hop, attempt: int) -> float | None:
+        """Seconds to wait before retrying ``hop``, or None to keep it."""
+        retryable = hop.status in RETRY_STATUSES or (
+            hop.truncated in ("time", "disconnect")
+        )
+        if not retryable or attempt > self.settings.retries:
+            return None
+        asked = _retry_after(hop.exchange.response_head)
+        if asked is None:
+            return self._backoff(attempt)
+        if asked > self.settings.max_retry_after:
+            return None  # the server asks for longer than we may wait: keep this answer
+        return asked
+
+    def _exchange(self, url: str, attempt: int) -> Hop:
+        s = self.settings
+        session, adapter = self._session()
+        self.gate.wait(urlsplit(url).hostname or "")
+        exchange = Exchange(time.monotonic() + s.deadline)
+        adapter.next_exchange = exchange
+        date = datetime.now(UTC)
+        t0 = time.monotonic()
+        try:
+            resp = session.get(
+                url, stream=True, allow_redirects=False, timeout=(s.connect_timeout, s.read_timeout)
+            )
+        except Exception as exc:
+            exchange.close()
+            raise classify(url, exc, exchange) from exc
+        exchange.mark_head_end()
+        ttfb = time.monotonic() - t0
+        try:
+            digest, size, truncated = self._read_body(resp, exchange)
+        finally:
+            resp.close()
+        return Hop(
+            url=url,
+            exchange=exchange,
+            date=date,
+            status=resp.status_code,
+            reason=resp.reason or "",
+            location=resp.headers.get("Location"),
+            payload_sha256=digest,
+            payload_size=size,
+            elapsed=time.monotonic() - t0,
+            ttfb=ttfb,
+            attempts=attempt,
+            truncated=truncated,
+        )
+
+    def _read_body(
+        self, resp: requests.Response, exchange: Exchange
+    ) -> tuple[bytes, int, str | None]:
+        """Stream the body: hash the payload, stop at the cap; returns (sha256, size, cut)."""
+        cap = self.settings.max_bytes
+        payload = hashlib.sha256()
+        size = 0
+        try:
+            for data in _raw_chunks(resp, cap):
+                payload.update(data)
+                size += len(data)
+            if size >= cap:
+                # Probe one more byte; if there is one, cut the raw record back
+                # to before the probe so block and payload stay consistent.
+                mark = exchange.body_size
+                if resp.raw.read(1, decode_content=False):
+                    exchange.cut_body(mark)
+                    return payload.digest(), size, "length"
+        except Exception as exc:
+            err = classify(resp.url, exc, exchange)
+            exchange.error = err
+            cut = "time" if err.reason in ("timeout", "deadline") else "disconnect"
+            return payload.digest(), size, cut
+        return payload.digest(), size, None
+
+
+def _raw_chunks(resp: requests.Response, cap: int) -> Iterator[bytes]:
+    size = 0
+    while size < cap:
+        data = resp.raw.read(min(READ_SIZE, cap - size), decode_content=False)
+        if not data:
+            return
+        size += len(data)
+        yield data
+
+
+def _truncation_error(hop: Hop) -> FetchError:
+    err = hop.exchange.error
+    if isinstance(err, FetchError):
+        return FetchError(hop.url, err.reason, f"body incomplete ({_strip_url(err, hop.url)})")
+    return FetchError(hop.url, "reset", "body incomplete")
+
+
+def _strip_url(err: FetchError, url: str) -> str:
+    text = str(err)
+    return text[len(url) + 2 :] if text.startswith(url + ": ") else text
+
+
+def _retry_after(head: bytes) -> float | None:
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() != b"retry-after":
+            continue
+        text = value.strip().decode("latin-1")
+        if text.isdigit():
+            return float(text)
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return None
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and everything it wraps (causes, contexts, urllib3 reasons, args)."""
+    todo, seen = [exc], set()
+    while todo:
+        e = todo.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        yield e
+        for nxt in (e.__cause__, e.__context__, getattr(e, "reason", None), *e.args):
+            if isinstance(nxt, BaseException):
+                todo.append(nxt)
+
+
+def classify(url: str, exc: BaseException, exchange: Exchange | None = None) -> FetchError:
+    """Map any exception from a fetch to a :class:`FetchError` with a reason code."""
+    causes = list(_causes(exc))
+    if (exchange is not None and exchange.deadline_hit) or _has(causes, DeadlineExceeded):
+        return FetchError(url, "deadline", "total deadline exceeded (raise --deadline)")
+    if _has(causes, urllib3.exceptions.NameResolutionError, socket.gaierror):
+        return FetchError(url, "dns", "host name not found (DNS); check the URL")
+    if _has(causes, ssl.SSLError, urllib3.exceptions.SSLError, requests.exceptions.SSLError):
+        return FetchError(url, "tls", f"TLS error: {_first_line(exc)}")
+    if _has(causes, ConnectionRefusedError):
+        return FetchError(url, "refused", "connection refused; is the server up?")
+    if _has(causes, requests.exceptions.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError):
+        return FetchError(url, "timeout", "connect timed out (raise --timeout)")
+    if _has(causes, requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError,
+            TimeoutError):
+        return FetchError(url, "timeout", "server stalled: read timed out (raise --timeout)")
+    if _has(causes, http.client.BadStatusLine, http.client.LineTooLong,
+            urllib3.exceptions.HeaderParsingError, urllib3.exceptions.InvalidChunkLength,
+            http.client.UnknownProtocol):
+        return FetchError(url, "malformed", f"malformed HTTP response: {_first_line(exc)}")
+    if _has(causes, ConnectionResetError, http.client.RemoteDisconnected,
+            http.client.IncompleteRead, urllib3.exceptions.ProtocolError, BrokenPipeError):
+        return FetchError(url, "reset", "connection reset or closed early by the server")
+    if _has(causes, requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema):
+        return FetchError(url, "invalid", f"invalid URL: {_first_line(exc)}")
+    return FetchError(url, "io", f"{type(exc).__name__}: {_first_line(exc)}")
+
+
+def _has(causes: list[BaseException], *types: type[BaseException]) -> bool:
+    return any(isinstance(c, types) for c in causes)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]

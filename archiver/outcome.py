@@ -1,0 +1,108 @@
+"""The per-capture ``metadata`` record: what happened, written into the WARC itself.
+
+Every capture attempt, successful or not, ends with one ``metadata`` record
+(``application/warc-fields``) whose target is the URL asked for: outcome,
+failure reason, HTTP status, the redirect chain hop by hop, resolved IPs,
+timings and the payload digest. It makes the WARCs the full record of truth:
+:mod:`archiver.reindex` rebuilds the catalog from these records alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from io import BytesIO
+
+from warcio.recordloader import ArcWarcRecord
+
+from .catalog import Capture
+from .fetch import FetchResult
+from .version import SOFTWARE
+from .warc import OpenRecord, build_record, fields_block, warc_date
+
+__all__ = ["capture_from_fields", "outcome_fields", "outcome_record", "parse_outcome"]
+
+
+def outcome_fields(result: FetchResult, capture: Capture) -> list[tuple[str, str]]:
+    """The warc-fields describing one attempt (see module docstring)."""
+    final = result.final
+    out: list[tuple[str, str]] = [
+        ("software", SOFTWARE),
+        ("outcome", capture.outcome),
+        ("reason", capture.reason or ""),
+        ("error", capture.error or ""),
+        ("requested-url", result.url),
+        ("final-url", capture.final_url or ""),
+        ("http-status", str(capture.status) if capture.status is not None else ""),
+        ("truncated", capture.truncated or ""),
+        ("payload-sha256", capture.payload_sha256 or ""),
+        ("payload-size", str(capture.payload_size) if capture.payload_size is not None else ""),
+        ("started", capture.captured_at),
+        ("elapsed-ms", f"{result.elapsed * 1000:.0f}"),
+        ("attempts", str(sum(h.attempts for h in result.hops) or 1)),
+    ]
+    if final is not None:
+        out += [
+            ("ttfb-ms", f"{final.ttfb * 1000:.0f}"),
+            ("resolved-ip", final.exchange.peer_ip or ""),
+        ]
+    out += [("hop", f"{h.status} {h.url} {h.exchange.peer_ip or '-'}") for h in result.hops]
+    return out
+
+
+def outcome_record(
+    result: FetchResult, capture: Capture, concurrent_to: str | None
+) -> OpenRecord:
+    """Build the metadata record for one attempt."""
+    block = fields_block(outcome_fields(result, capture))
+    headers: list[tuple[str, str]] = []
+    if concurrent_to:
+        headers.append(("WARC-Concurrent-To", concurrent_to))
+    return build_record(
+        result.url,
+        "metadata",
+        date=warc_date(result.started),
+        block_digest=hashlib.sha256(block).digest(),
+        payload=BytesIO(block),
+        length=len(block),
+        content_type="application/warc-fields",
+        headers=headers,
+    )
+
+
+def parse_outcome(record: ArcWarcRecord) -> tuple[dict[str, str], list[str]] | None:
+    """The fields of an archiver metadata record, and its hop lines; None if not ours."""
+    fields: dict[str, str] = {}
+    hops: list[str] = []
+    text = record.content_stream().read().decode("utf-8", "replace")
+    for line in text.split("\r\n"):
+        name, sep, value = line.partition(": ")
+        if not sep:
+            continue
+        if name == "hop":
+            hops.append(value)
+        else:
+            fields.setdefault(name, value)
+    if not fields.get("software", "").startswith("archiver/") or "outcome" not in fields:
+        return None
+    return fields, hops
+
+
+def capture_from_fields(fields: dict[str, str], metadata_id: str) -> Capture:
+    """A catalog row from parsed metadata fields (location filled in by the caller)."""
+    def opt_int(name: str) -> int | None:
+        value = fields.get(name, "")
+        return int(value) if value.isdigit() else None
+
+    return Capture(
+        url=fields.get("requested-url", ""),
+        captured_at=fields.get("started", ""),
+        outcome=fields["outcome"],
+        final_url=fields.get("final-url") or None,
+        status=opt_int("http-status"),
+        reason=fields.get("reason") or None,
+        error=fields.get("error") or None,
+        truncated=fields.get("truncated") or None,
+        payload_sha256=fields.get("payload-sha256") or None,
+        payload_size=opt_int("payload-size"),
+        metadata_id=metadata_id,
+    )

@@ -68,8 +68,8 @@ def extract_article(
     page = _parse(text, url)
     score_page(page)
     ld = read_jsonld(page)
-    container = choose_content(page)
-    blocks = _crosscheck(page, container, ld)
+    container, start, end = choose_content(page)
+    blocks = _crosscheck(page, container, (start, end), ld)
     body = _finish(blocks, page, ld)
     before = _text_before(page, container)
     meta = read_metadata(page, ld, url, before, body)
@@ -115,13 +115,13 @@ def _weight(blocks: list[Block]) -> int:
     return sum(len(text) for _, text in blocks)
 
 
-def _render(container: Node) -> list[Block]:
-    return render(container, lambda child: keep_child(child, container))
+def _render(container: Node, span: tuple[int, int] | None = None) -> list[Block]:
+    return render(container, lambda child: keep_child(child, container), span)
 
 
-def _crosscheck(page: Page, container: Node, ld: JsonLd) -> list[Block]:
+def _crosscheck(page: Page, container: Node, span: tuple[int, int], ld: JsonLd) -> list[Block]:
     """Our blocks, widened or replaced when JSON-LD's articleBody disagrees."""
-    blocks = _render(container)
+    blocks = _render(container, span)
     if _weight(blocks) < MIN_TEXT and container is not page.root:
         wider = _render(page.root)
         blocks = wider if _weight(wider) > _weight(blocks) else blocks

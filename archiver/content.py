@@ -82,7 +82,7 @@ def _gain(node: Node) -> float:
 
 
 def score_page(page: Page) -> None:
-    """Set ``cue`` and ``score`` on every node, bottom-up.
+    """Set ``cue``, ``score`` and the best child ``window`` on every node, bottom-up.
 
     An inline element's score is that of the blocks nested inside it (a <div>
     inside an <a>), so it passes them up unchanged.
@@ -90,10 +90,30 @@ def score_page(page: Page) -> None:
     for node in reversed(page.nodes):
         node.cue = _cue(node)
         total = 0.0 if node.inline else _gain(node)
-        for child in node.children:
+        for i, child in enumerate(node.children):
             if isinstance(child, Node):
-                total += child.score if child.inline else _contribution(child)
+                if child.inline:
+                    total += child.score
+                    node.values[i] = (child.own_chars - (1 + LINK_PENALTY) * child.own_link
+                                      + child.score)
+                else:
+                    node.values[i] = _contribution(child)
+                    total += node.values[i]
         node.score = total
+        node.window = _best_run(node.values)
+
+
+def _best_run(values: list[float]) -> tuple[int, int, float]:
+    """The contiguous run of children worth most (Kadane): (start, end, value)."""
+    best = (0, 0, 0.0)
+    start, running = 0, 0.0
+    for i, value in enumerate(values):
+        if running <= 0:
+            start, running = i, 0.0
+        running += value
+        if running > best[2]:
+            best = (start, i + 1, running)
+    return best
 
 
 def _contribution(child: Node) -> float:
@@ -103,16 +123,39 @@ def _contribution(child: Node) -> float:
     return child.score
 
 
-def choose_content(page: Page) -> Node:
-    """The element that best holds the article (the root if nothing stands out)."""
+def choose_content(page: Page) -> tuple[Node, int, int]:
+    """The element that best holds the article, and the run of its children to keep.
+
+    Falls back to the whole root when nothing stands out.
+    """
     best, best_value = page.root, float("-inf")
     for node in page.nodes:
         if node.inline or node.chars == 0:
             continue
-        value = node.score * (1.2 if node.cue > 0 else 0.6 if node.cue < 0 else 1.0)
+        value = node.window[2] * (1.2 if node.cue > 0 else 0.6 if node.cue < 0 else 1.0)
         if value > best_value:
             best, best_value = node, value
-    return best
+    start, end, _ = best.window
+    if best_value <= 0:
+        return best, 0, len(best.children)
+    return best, *_widen(best, start, end)
+
+
+def _widen(node: Node, start: int, end: int) -> tuple[int, int]:
+    """Take in neighbours that are plainly harmless (short non-link text)."""
+    while end < len(node.children) and _harmless(node.children[end], node):
+        end += 1
+    while start > 0 and _harmless(node.children[start - 1], node):
+        start -= 1
+    return start, end
+
+
+def _harmless(child: Node | str, container: Node) -> bool:
+    if isinstance(child, str):
+        return True
+    if child.inline:
+        return child.own_link == 0 and child.score >= 0
+    return child.cue >= 0 and child.link_chars == 0 and keep_child(child, container)
 
 
 def keep_child(child: Node, container: Node) -> bool:

@@ -28,6 +28,7 @@ __all__ = [
     "RecordDigest",
     "WarcScan",
     "hex_digest",
+    "record_at",
     "scan_warc",
     "sha256_file",
 ]
@@ -334,3 +335,41 @@ def _record_digest(
         payload_sha256=digester.payload_hex(),
         mismatches=tuple(problems),
     )
+
+
+class _Window:
+    """``length`` bytes of ``raw`` from its current position: one gzip member."""
+
+    def __init__(self, raw: IO[bytes], length: int) -> None:
+        self.raw = raw
+        self.left = length
+        self.pos = 0
+
+    def read(self, size: int = -1) -> bytes:
+        size = self.left if size < 0 else min(size, self.left)
+        data = self.raw.read(size)
+        self.left -= len(data)
+        self.pos += len(data)
+        return data
+
+    def tell(self) -> int:
+        return self.pos
+
+
+def record_at(fh: IO[bytes], offset: int, length: int) -> tuple[str, str]:
+    """``(record ID, block sha256)`` of the record stored at ``offset``..``+length``.
+
+    Reads only that gzip member, streaming. Raises :class:`ValueError` (or the
+    decompressor's error) if no whole record can be read there.
+    """
+    fh.seek(offset)
+    iterator = ArchiveIterator(_Window(fh, length), no_record_parse=True, block_size=BLOCK_SIZE)
+    record = next(iter(iterator), None)
+    if record is None:
+        raise ValueError("no WARC record there")
+    block = hashlib.sha256()
+    while chunk := record.raw_stream.read(BLOCK_SIZE):
+        block.update(chunk)
+    if getattr(record.raw_stream, "limit", 0):
+        raise ValueError("the record block ends early")
+    return record.rec_headers.get_header("WARC-Record-ID") or "", block.hexdigest()

@@ -22,6 +22,8 @@ CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\
 _CJK_RE = re.compile(f"[{CJK}]")
 _SPACE_RE = re.compile(r"\s+")
 _PUNCT_RE = re.compile(r"[,.;:!?\u060c\uff0c\u3002\uff1b\uff1a\uff01\uff1f\u3001]")
+# Worth of a sentence mark in loose text, matching the scorer's bonus.
+STRING_PUNCT_BONUS = 6.0
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
 # Never article text; dropped with everything inside them.
@@ -45,7 +47,7 @@ class Node:
 
     __slots__ = (
         "attrs", "children", "inline", "link_chars", "own_chars", "own_link",
-        "own_punct", "parent", "punct", "score", "tag", "chars", "cue",
+        "own_punct", "parent", "punct", "score", "tag", "chars", "cue", "values", "window",
     )
 
     def __init__(self, tag: str, attrs: dict[str, object], parent: Node | None) -> None:
@@ -64,6 +66,10 @@ class Node:
         self.link_chars = 0
         self.punct = 0
         self.score = 0.0
+        # Per child: what it is worth as article text (strings filled in here,
+        # elements by the scorer), and the best run of children to keep.
+        self.values: list[float] = []
+        self.window = (0, 0, 0.0)
 
     def __repr__(self) -> str:
         return f"<{self.tag} {self.attr('class')!r} chars={self.chars} score={self.score:.0f}>"
@@ -143,7 +149,7 @@ def _admit(tag: Tag, parent: Node, page: Page) -> Node | None:
     """A Node for ``tag``, or None when it is dropped (after noting its metadata)."""
     name = tag.name.lower() if isinstance(tag.name, str) else ""
     attrs = tag.attrs
-    if name in DROP or ":" in name:
+    if name in DROP:
         _note_head(name, tag, page)
         return None
     if "hidden" in attrs or attrs.get("aria-hidden") == "true":
@@ -191,9 +197,11 @@ def _note_head(name: str, tag: Tag, page: Page) -> None:
 def _count(nodes: list[Node]) -> None:
     """Fill in text statistics bottom-up (children come after parents in ``nodes``)."""
     for node in reversed(nodes):
-        for child in node.children:
+        node.values = [0.0] * len(node.children)
+        for i, child in enumerate(node.children):
             if isinstance(child, str):
                 chars, punct = text_weight(child)
+                node.values[i] = chars + STRING_PUNCT_BONUS * min(punct, chars / 15)
                 node.own_chars += chars
                 node.own_punct += punct
                 node.chars += chars

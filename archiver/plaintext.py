@@ -52,11 +52,16 @@ class _Writer:
         self.kind = kind
 
 
-def render(container: Node, keep: Callable[[Node], bool]) -> list[Block]:
-    """The text blocks of ``container``, skipping children ``keep`` rejects."""
+def render(
+    container: Node, keep: Callable[[Node], bool], span: tuple[int, int] | None = None
+) -> list[Block]:
+    """The text blocks of ``container`` (only children ``span`` if given),
+    skipping descendants ``keep`` rejects."""
     out = _Writer()
+    out.kind = _kind(container.tag)
+    children = container.children if span is None else container.children[span[0]:span[1]]
     # (item, closing): closing entries flush the paragraph a block element ends.
-    stack: list[tuple[Node | str, bool]] = [(container, False)]
+    stack: list[tuple[Node | str, bool]] = [(c, False) for c in reversed(children)]
     while stack:
         item, closing = stack.pop()
         if isinstance(item, str):
@@ -65,7 +70,7 @@ def render(container: Node, keep: Callable[[Node], bool]) -> list[Block]:
             out.flush("p")
         elif item.tag == "br":
             out.parts.append(_BR)
-        elif item is container or keep(item):
+        elif keep(item):
             if not item.inline:
                 out.flush(_kind(item.tag))
                 stack.append((item, True))

@@ -138,7 +138,30 @@ def choose_content(page: Page) -> tuple[Node, int, int]:
     start, end, _ = best.window
     if best_value <= 0:
         return best, 0, len(best.children)
+    semantic = _semantic_ancestor(best, best_value)
+    if semantic is not None:
+        return semantic, 0, len(semantic.children)
     return best, *_widen(best, start, end)
+
+
+def _semantic_ancestor(best: Node, value: float) -> Node | None:
+    """The page's own article element around our pick, if it is worth as much.
+
+    Short-block pages (landing pages, listicles) score poorly block by block;
+    an enclosing <article>/<main>/articleBody says where the author put them.
+    """
+    for node in [best, *best.ancestors()][:8]:
+        if _is_semantic(node):
+            return node if node is not best and node.score > 0.5 * value else None
+    return None
+
+
+def _is_semantic(node: Node) -> bool:
+    return (
+        node.tag in {"article", "main"}
+        or node.attr("itemprop").lower() == "articlebody"
+        or node.attr("role").lower() in {"main", "article"}
+    )
 
 
 def _widen(node: Node, start: int, end: int) -> tuple[int, int]:

@@ -242,6 +242,124 @@ def demo(obj: Context, /, **kw: Any) -> None:
         _run_capture(obj, site.seed_urls(), settings, kw["no_wait"])
 
 
+# --- fixity: manifest, verify, export (archiver.manifest / .verify / .export) ---
+
+_JOBS = click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+                     help="Worker processes for hashing (default: CPUs, at most 8).")
+
+
+@cli.command()
+@_JOBS
+@pass_ctx
+def manifest(obj: Context, /, jobs: int | None) -> None:
+    """Rehash every closed WARC and rewrite manifests/manifest-sha256.txt and records.jsonl.
+
+    This blesses the files as they are now: run `archiver verify` first.
+    """
+    from .manifest import rebuild_manifest
+
+    try:
+        report = rebuild_manifest(obj.root, jobs=jobs)
+    except ArchiverError as exc:
+        fail(exc)
+        return
+    for path, why in report.unparseable:
+        click.echo(f"archiver: warning: {path}: WARC records unreadable {why}", err=True)
+    if not obj.quiet:
+        changes = "" if report.added is None else (
+            f"; {report.added} added, {report.removed} removed, {report.changed} changed")
+        click.echo(f"manifest: {report.files} files, {report.records} records, "
+                   f"{_human(report.bytes)}{changes}")
+
+
+@cli.command()
+@click.option("--quick", is_flag=True, help="Existence, size and completeness only; no hashing.")
+@click.option("--records", is_flag=True, help="Also check every WARC record's digests.")
+@click.option("--sample", type=click.FloatRange(0, 100, min_open=True), default=None,
+              metavar="PERCENT", help="Hash a seeded share of the bytes; quick-check the rest.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --sample.")
+@_JOBS
+@click.option("--json", "as_json", is_flag=True, help="The full report as JSON on stdout.")
+@click.option("--history", is_flag=True, help="Check the hash chain of manifests/events.jsonl.")
+@click.option("--read-only", is_flag=True,
+              help="Take no lock and record no fixity-check event (read-only media).")
+@pass_ctx
+def verify(obj: Context, /, quick: bool, records: bool, sample: float | None, seed: int,
+           jobs: int | None, as_json: bool, history: bool, read_only: bool) -> None:
+    """Check the archive against its manifest; exit 1 on any problem.
+
+    Reports files modified, truncated, missing, extra, moved or unreadable.
+    """
+    from .verify import verify as run_verify
+
+    if history:
+        _verify_history(obj, as_json)
+        return
+    try:
+        report = run_verify(obj.root, quick=quick, records=records, sample=sample, seed=seed,
+                            jobs=jobs, record_event=not read_only)
+    except ArchiverError as exc:
+        fail(exc)
+        return
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        if not obj.quiet:
+            click.echo(report.summary())
+        for problem in report.problems:
+            click.echo(problem.line())
+            for rec in problem.records:
+                click.echo(f"    record at {rec.offset} {rec.record_id} {rec.target_uri or ''}: "
+                           f"{rec.reason}")
+    sys.exit(EXIT_OK if report.passed else EXIT_FAILED)
+
+
+def _verify_history(obj: Context, as_json: bool) -> None:
+    from dataclasses import asdict
+
+    from .events import check_history
+
+    try:
+        found = check_history(obj.root)
+    except FileNotFoundError:
+        fail(ArchiveRootError(obj.root.manifests / "events.jsonl", "no event history yet"))
+        return
+    if as_json:
+        click.echo(json.dumps(asdict(found) | {"ok": found.ok}, indent=2))
+    else:
+        state = "intact" if found.ok else "BROKEN"
+        click.echo(f"history: {found.events} events, head sha256 {found.head_sha256}: {state}")
+        if found.broken:
+            click.echo(f"events.jsonl line {found.broken[0]}: {found.broken[1]}")
+        if found.partial_line:
+            click.echo(f"events.jsonl line {found.partial_line}: partial (an interrupted write); "
+                       "the next archiver run records it")
+        if found.manifest_mismatch:
+            click.echo(found.manifest_mismatch)
+    sys.exit(EXIT_OK if found.ok else EXIT_FAILED)
+
+
+@cli.group()
+def export() -> None:
+    """Export the archive in a standard packaging format."""
+
+
+@export.command()
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@pass_ctx
+def bagit(obj: Context, /, dest: Path) -> None:
+    """Write the archive as a BagIt 1.0 bag at DEST (a new folder)."""
+    from .export import export_bagit
+
+    try:
+        report = export_bagit(obj.root, dest)
+    except ArchiverError as exc:
+        fail(exc)
+        return
+    if not obj.quiet:
+        click.echo(f"bag: {report.dest} ({report.files} files, {_human(report.bytes)})")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli()

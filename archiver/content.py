@@ -129,10 +129,13 @@ def choose_content(page: Page) -> tuple[Node, int, int]:
     Falls back to the whole root when nothing stands out.
     """
     best, best_value = page.root, float("-inf")
+    inside_boilerplate = _inside_boilerplate(page)
     for node in page.nodes:
         if node.inline or node.chars == 0:
             continue
-        value = node.window[2] * (1.2 if node.cue > 0 else 0.6 if node.cue < 0 else 1.0)
+        value = node.window[2] * _selection_weight(node)
+        if id(node) in inside_boilerplate:
+            value *= 0.1
         if value > best_value:
             best, best_value = node, value
     start, end, _ = best.window
@@ -142,6 +145,34 @@ def choose_content(page: Page) -> tuple[Node, int, int]:
     if semantic is not None:
         return semantic, 0, len(semantic.children)
     return best, *_widen(best, start, end)
+
+
+def _inside_boilerplate(page: Page) -> set[int]:
+    """ids of nodes inside a minor element marked as boilerplate (comments, aside…).
+
+    Marks on elements holding most of the page (a body class "has-sidebar")
+    say nothing about where the article is, so they do not count.
+    """
+    limit = 0.95 * page.root.chars
+    marked: set[int] = set()
+    for node in page.nodes:  # parents come before their children
+        parent = node.parent
+        if parent is not None and (
+            id(parent) in marked
+            or (parent.cue < 0 and parent.chars < limit and parent.tag not in {"body", "form"})
+        ):
+            marked.add(id(node))
+    return marked
+
+
+def _selection_weight(node: Node) -> float:
+    """Trust in a candidate from its own cue: comments and sidebars rarely win."""
+    if node.cue > 0:
+        return 1.2
+    if node.cue == 0:
+        return 1.0
+    names = f"{node.attr('class')} {node.attr('id')}"
+    return 0.1 if _strongly_negative(names) or node.tag in _NEGATIVE_TAGS else 0.4
 
 
 def _semantic_ancestor(best: Node, value: float) -> Node | None:

@@ -29,7 +29,8 @@ def raw_get(site: DemoSite, path: str) -> bytes:
 
 
 def dechunk(body: bytes) -> bytes:
-    out, rest = [], body
+    out: list[bytes] = []
+    rest = body
     while True:
         size_line, rest = rest.split(b"\r\n", 1)
         size = int(size_line, 16)

@@ -1,0 +1,134 @@
+"""Export of the archive as a BagIt 1.0 bag (RFC 8493), for hand-over and deposit.
+
+The bag holds the WARC files and the fixity records under ``data/``::
+
+    DEST/bagit.txt
+    DEST/bag-info.txt                 Payload-Oxum, Bagging-Date, Bag-Software-Agent
+    DEST/manifest-sha256.txt          every payload file
+    DEST/tagmanifest-sha256.txt       the three tag files above
+    DEST/data/manifests/{manifest-sha256.txt,records.jsonl,events.jsonl}
+    DEST/data/warcs/…                 every file the fixity manifest lists
+
+Each WARC is hashed while it is copied and must match the fixity manifest,
+so a bag is never made of damaged evidence (run ``archiver verify`` to see
+what is wrong). The capture catalog is left out: it is derived data that
+``archiver reindex`` rebuilds from the WARCs. The bag is built in a sibling
+folder and renamed into place, under the writer lock, so DEST is either
+absent or complete; a ``replication`` event records the export.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from .atomic import fsync_dir, fsync_file
+from .digest import BLOCK_SIZE
+from .errors import ConfigError, VerifyError
+from .events import EVENTS_NAME, append_event
+from .manifest import MANIFEST_NAME, iter_manifest
+from .records import RECORDS_NAME
+from .root import ArchiveRoot
+from .version import SOFTWARE
+
+__all__ = ["ExportReport", "export_bagit"]
+
+TAG_FILES = ("bagit.txt", "bag-info.txt", "manifest-sha256.txt")
+
+
+@dataclass(frozen=True, slots=True)
+class ExportReport:
+    """The bag written: where, and its Payload-Oxum."""
+
+    dest: Path
+    files: int
+    bytes: int
+
+
+def _copy_hashed(src: Path, dst: Path) -> tuple[str, int]:
+    """Copy ``src`` to ``dst`` (fsynced), returning the SHA-256 and size of what was read."""
+    digest, size = hashlib.sha256(), 0
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        while chunk := fin.read(BLOCK_SIZE):
+            digest.update(chunk)
+            fout.write(chunk)
+            size += len(chunk)
+        fsync_file(fout)
+    return digest.hexdigest(), size
+
+
+def _bag_path(rel: str) -> str:
+    # RFC 8493 §2.1.3: only CR, LF and % are percent-encoded in manifest paths.
+    return rel.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _payload(root: ArchiveRoot) -> Iterator[tuple[str, str | None]]:
+    """``(root-relative path, sha256 it must have or None)``, in bytewise order."""
+    for name in sorted((MANIFEST_NAME, RECORDS_NAME, EVENTS_NAME)):
+        if (root.manifests / name).is_file():
+            yield f"manifests/{name}", None
+    for entry in iter_manifest(root.manifests / MANIFEST_NAME):
+        yield entry.path, entry.sha256
+
+
+def _write_payload(root: ArchiveRoot, bag: Path, manifest: BinaryIO) -> tuple[int, int]:
+    files = size = 0
+    for rel, expected in _payload(root):
+        sha, n = _copy_hashed(root.absolute(rel), bag.joinpath("data", *rel.split("/")))
+        if expected is not None and sha != expected:
+            raise VerifyError(root.absolute(rel), f"sha256 {sha} does not match the manifest's "
+                              f"{expected}; run `archiver verify` before exporting")
+        manifest.write(f"{sha}  {_bag_path('data/' + rel)}\n".encode())
+        files, size = files + 1, size + n
+    return files, size
+
+
+def _write_tags(bag: Path, files: int, size: int) -> None:
+    (bag / "bagit.txt").write_bytes(b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n")
+    info = (f"Bag-Software-Agent: {SOFTWARE}\n"
+            f"Bagging-Date: {datetime.now(UTC).date().isoformat()}\n"
+            f"Payload-Oxum: {size}.{files}\n")
+    (bag / "bag-info.txt").write_bytes(info.encode())
+    lines = []
+    for name in sorted(TAG_FILES):
+        with open(bag / name, "rb") as fh:
+            lines.append(f"{hashlib.file_digest(fh, 'sha256').hexdigest()}  {name}\n")
+    (bag / "tagmanifest-sha256.txt").write_bytes("".join(lines).encode())
+
+
+def export_bagit(root: ArchiveRoot, dest: Path) -> ExportReport:
+    """Write the archive as a BagIt 1.0 bag at ``dest`` (which must not exist).
+
+    Raises :class:`ConfigError` if ``dest`` exists, :class:`VerifyError` if a
+    WARC does not match the manifest, :class:`ManifestError` for no manifest.
+    """
+    dest = Path(dest).expanduser().absolute()
+    if dest.exists():
+        raise ConfigError(f"{dest}: already exists; give a new folder for the bag")
+    if dest.is_relative_to(root.path):
+        raise ConfigError(f"{dest}: is inside the archive root; put the bag elsewhere")
+    if not (root.manifests / MANIFEST_NAME).is_file():
+        raise VerifyError(root.manifests / MANIFEST_NAME, "no manifest; run `archiver manifest`")
+    partial = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
+    with root.writer_lock():
+        try:
+            partial.mkdir(parents=True)
+            with open(partial / "manifest-sha256.txt", "wb") as manifest:
+                files, size = _write_payload(root, partial, manifest)
+                fsync_file(manifest)
+            _write_tags(partial, files, size)
+            os.rename(partial, dest)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
+        fsync_dir(dest.parent)
+        append_event(root, "replication", outcome="success", obj=str(dest),
+                     detail="BagIt 1.0 bag", counts={"files": files, "bytes": size})
+    return ExportReport(dest, files, size)

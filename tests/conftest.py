@@ -1,0 +1,70 @@
+"""Shared fixtures: real servers on loopback (see servers.py), started per test, always stopped."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from servers import HTTPTestServer, RawServer, iter_loopback_hosts, loopback_host_works
+
+from archiver.demo import DemoSite
+
+
+@pytest.fixture
+def http_server() -> Iterator[HTTPTestServer]:
+    """A programmable threaded HTTP server on 127.0.0.1."""
+    with HTTPTestServer() as server:
+        yield server
+
+
+@pytest.fixture
+def make_http_server() -> Iterator[Callable[..., HTTPTestServer]]:
+    """``make_http_server(host="127.0.0.2")``: more HTTP servers, all stopped at teardown."""
+    started: list[HTTPTestServer] = []
+
+    def make(host: str = "127.0.0.1") -> HTTPTestServer:
+        server = HTTPTestServer(host).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def raw_server() -> Iterator[RawServer]:
+    """A raw-socket server on 127.0.0.1 that plays scripted bytes (see http_scripts.py)."""
+    with RawServer() as server:
+        yield server
+
+
+@pytest.fixture
+def make_raw_server() -> Iterator[Callable[..., RawServer]]:
+    """``make_raw_server(host="127.0.0.3", record_limit=...)``; all stopped at teardown."""
+    started: list[RawServer] = []
+
+    def make(host: str = "127.0.0.1", *, record_limit: int = 64 << 20) -> RawServer:
+        server = RawServer(host, record_limit=record_limit).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def loopback_hosts() -> tuple[str, ...]:
+    """Four extra loopback addresses (127.0.0.2-5); skips where they cannot be bound."""
+    hosts = tuple(iter_loopback_hosts(4))
+    if not all(loopback_host_works(host) for host in hosts):
+        pytest.skip("extra loopback addresses 127.0.0.2-5 are not usable here")
+    return hosts
+
+
+@pytest.fixture(scope="session")
+def demo_site() -> Iterator[DemoSite]:
+    """The bundled sample site, served once for the whole session (it is read-only)."""
+    with DemoSite() as site:
+        yield site

@@ -1,0 +1,243 @@
+"""The test servers do what they say (checked with plain sockets and http.client)."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.client
+import itertools
+import socket
+import time
+from collections.abc import Callable
+
+import http_scripts as hs
+import pytest
+from servers import HTTPTestServer, RawServer, Response, retry_after
+
+
+def fetch(server: HTTPTestServer | RawServer, path: str, *, method: str = "GET",
+          timeout: float = 5.0) -> tuple[bytes, BaseException | None]:
+    """Send one request on a fresh socket; return everything received and how it ended."""
+    received = bytearray()
+    error: BaseException | None = None
+    with socket.create_connection((server.host, server.port), timeout=timeout) as sock:
+        sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
+        try:
+            while data := sock.recv(65536):
+                received += data
+        except OSError as exc:
+            error = exc
+    return bytes(received), error
+
+
+def http_get(server: HTTPTestServer, path: str) -> tuple[int, http.client.HTTPMessage, bytes]:
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=5)
+    try:
+        conn.request("GET", path, headers={"User-Agent": "t/1"})
+        resp = conn.getresponse()
+        return resp.status, resp.headers, resp.read()
+    finally:
+        conn.close()
+
+
+def dechunk(body: bytes) -> tuple[bytes, bytes]:
+    """(payload, trailer section) of a chunked body; chunk extensions ignored."""
+    out: list[bytes] = []
+    while True:
+        line, body = body.split(b"\r\n", 1)
+        size = int(line.split(b";")[0], 16)
+        if size == 0:
+            return b"".join(out), body
+        out.append(body[:size])
+        body = body[size + 2 :]
+
+
+# ------------------------------------------------------------------ HTTP server
+
+
+def test_routes_sequences_and_hits(http_server: HTTPTestServer) -> None:
+    http_server.route("/flaky", retry_after(503, 2), Response(429, headers=(("Retry-After", "0"),)),
+                      "fine")
+    statuses = [http_get(http_server, "/flaky")[0] for _ in range(4)]
+    assert statuses == [503, 429, 200, 200]
+    assert http_server.hits("/flaky") == 4
+    assert http_get(http_server, "/nothing")[0] == 404
+    assert http_server.requests[0].headers["User-Agent"] == "t/1"
+
+
+def test_retry_after_header(http_server: HTTPTestServer) -> None:
+    http_server.route("/busy", retry_after(503, 7))
+    status, headers, _ = http_get(http_server, "/busy")
+    assert (status, headers["Retry-After"]) == (503, "7")
+
+
+def test_gzip_and_delay(http_server: HTTPTestServer) -> None:
+    http_server.route("/z", Response(body=b"hello " * 100, gzip=True, delay=0.3))
+    started = time.monotonic()
+    _status, headers, body = http_get(http_server, "/z")
+    assert time.monotonic() - started >= 0.3
+    assert headers["Content-Encoding"] == "gzip"
+    assert headers["Content-Length"] == str(len(body))
+    assert gzip.decompress(body) == b"hello " * 100
+
+
+def test_redirect_chain_and_loop(http_server: HTTPTestServer) -> None:
+    urls = http_server.redirect_chain("/r", 3, "done")
+    assert len(urls) == 4
+    for here, there in itertools.pairwise(urls):
+        status, headers, _ = http_get(http_server, here.removeprefix(http_server.base_url))
+        assert (status, headers["Location"]) == (302, there)
+    assert http_get(http_server, "/r/3")[2] == b"done"
+    http_server.redirect_loop("/a", "/b")
+    assert http_get(http_server, "/b")[1]["Location"] == http_server.url("/a")
+    assert http_get(http_server, "/a")[1]["Location"] == http_server.url("/b")
+
+
+def test_extra_loopback_hosts(loopback_hosts: tuple[str, ...],
+                              make_http_server: Callable[..., HTTPTestServer]) -> None:
+    for host in loopback_hosts:
+        server = make_http_server(host)
+        server.route("/", host)
+        assert server.base_url.startswith(f"http://{host}:")
+        assert http_get(server, "/")[2] == host.encode()
+
+
+def test_stop_does_not_wait_for_a_delayed_response() -> None:
+    server = HTTPTestServer().start()
+    server.route("/slow", Response(body=b"x", delay=30))
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        sock.sendall(b"GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
+        time.sleep(0.1)
+        started = time.monotonic()
+        server.stop()
+        assert time.monotonic() - started < 2
+
+
+# ------------------------------------------------------------------ raw server
+
+
+def test_ok_records_request_and_exact_bytes(raw_server: RawServer) -> None:
+    raw_server.script("/p", hs.ok(b"<p>hi</p>"))
+    received, error = fetch(raw_server, "/p?q=1")
+    assert error is None
+    ex = raw_server.exchanges_for("/p")[0].wait()
+    assert received == bytes(ex.sent) and ex.outcome == "closed"
+    assert ex.request.startswith(b"GET /p?q=1 HTTP/1.1\r\n")
+    assert received.endswith(b"\r\n\r\n<p>hi</p>") and b"Content-Length: 9" in received
+
+
+def test_unscripted_path_is_404_and_scripts_play_in_turn(raw_server: RawServer) -> None:
+    assert fetch(raw_server, "/x")[0].startswith(b"HTTP/1.1 404 ")
+    raw_server.script("/retry", hs.reset_before_headers(), hs.ok(b"second"))
+    first, error = fetch(raw_server, "/retry")
+    assert first == b"" and isinstance(error, ConnectionResetError)
+    assert fetch(raw_server, "/retry")[0].endswith(b"second")
+    assert raw_server.hits("/retry") == 2
+
+
+def test_chunked_with_extensions_and_trailers(raw_server: RawServer) -> None:
+    raw_server.script("/c", hs.chunked([b"hello ", b"chunked ", b"world"],
+                                       extensions=["a=1", None, 'name="quoted"'],
+                                       trailers=[("X-Checksum", "abc")]))
+    received, _ = fetch(raw_server, "/c")
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert b"Transfer-Encoding: chunked" in head and b"Trailer: X-Checksum" in head
+    assert body.startswith(b"6;a=1\r\nhello \r\n8\r\nchunked \r\n5;name=\"quoted\"\r\n")
+    payload, trailer = dechunk(body)
+    assert payload == b"hello chunked world"
+    assert trailer == b"X-Checksum: abc\r\n\r\n"
+    assert received == raw_server.sent("/c")
+
+
+def test_gzip_chunked(raw_server: RawServer) -> None:
+    text = b"<p>" + b"Xinjiang " * 2000 + b"</p>"
+    raw_server.script("/gz", hs.gzip_chunked(text, chunk_size=100))
+    received, _ = fetch(raw_server, "/gz")
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert b"Content-Encoding: gzip" in head
+    assert gzip.decompress(dechunk(body)[0]) == text
+
+
+def test_truncated_body_then_close(raw_server: RawServer) -> None:
+    raw_server.script("/t", hs.truncated(b"only part", 100))
+    received, error = fetch(raw_server, "/t")
+    assert error is None and b"Content-Length: 100" in received
+    assert received.endswith(b"\r\n\r\nonly part")
+
+
+@pytest.mark.parametrize("script", [hs.headers_then_stall(), hs.stall_mid_body(b"x" * 50, 10)],
+                         ids=["after-head", "mid-body"])
+def test_stalls_hold_the_socket_until_stop(script: hs.Script) -> None:
+    server = RawServer().start()
+    server.script("/s", script)
+    received, error = fetch(server, "/s", timeout=0.5)
+    assert isinstance(error, TimeoutError) and received.startswith(b"HTTP/1.1 200 OK")
+    started = time.monotonic()
+    server.stop()
+    assert time.monotonic() - started < 2
+    assert server.exchanges_for("/s")[0].wait(1).outcome == "stopped"
+
+
+def test_slow_drip_never_goes_quiet(raw_server: RawServer) -> None:
+    raw_server.script("/d", hs.slow_drip(b"0123456789", interval=0.05))
+    started = time.monotonic()
+    received, error = fetch(raw_server, "/d", timeout=0.5)  # 0.5 s read timeout never fires
+    assert error is None and received.endswith(b"\r\n\r\n0123456789")
+    assert time.monotonic() - started >= 0.45
+
+
+def test_reset_after_headers_and_mid_body(raw_server: RawServer) -> None:
+    raw_server.script("/h", hs.reset_after_headers())
+    raw_server.script("/m", hs.reset_mid_body(b"y" * 100, 40))
+    for path in ("/h", "/m"):
+        _, error = fetch(raw_server, path)
+        assert isinstance(error, ConnectionResetError)
+        ex = raw_server.exchanges_for(path)[0].wait()
+        assert ex.outcome == "reset"
+    assert raw_server.sent("/m").endswith(b"\r\n\r\n" + b"y" * 40)
+
+
+def test_malformed_status_line_and_garbage(raw_server: RawServer) -> None:
+    raw_server.script("/bad", hs.malformed_status_line())
+    raw_server.script("/junk", hs.garbage())
+    conn = http.client.HTTPConnection(raw_server.host, raw_server.port, timeout=5)
+    try:
+        conn.request("GET", "/bad")
+        with pytest.raises(http.client.BadStatusLine):
+            conn.getresponse()
+    finally:
+        conn.close()
+    received, _ = fetch(raw_server, "/junk")
+    assert received.startswith(b"SSH-2.0") and received == raw_server.sent("/junk")
+
+
+def test_huge_body_is_streamed_and_digested(make_raw_server: Callable[..., RawServer]) -> None:
+    server = make_raw_server(record_limit=1024)
+    size = 5 << 20
+    server.script("/big", hs.huge_body(size))
+    server.script("/bigc", hs.huge_body(size, chunk=True))
+    received, _ = fetch(server, "/big")
+    ex = server.exchanges_for("/big")[0].wait()
+    assert len(received.partition(b"\r\n\r\n")[2]) == size
+    assert ex.sent_length == len(received) and len(ex.sent) == 1024
+    assert ex.sent_sha256 == hashlib.sha256(received).hexdigest()
+    body = fetch(server, "/bigc")[0].partition(b"\r\n\r\n")[2]
+    assert len(dechunk(body)[0]) == size
+
+
+def test_client_that_hangs_up_mid_body(raw_server: RawServer) -> None:
+    raw_server.script("/big", hs.huge_body(50 << 20))
+    with socket.create_connection((raw_server.host, raw_server.port), timeout=5) as sock:
+        sock.sendall(b"GET /big HTTP/1.1\r\nHost: t\r\n\r\n")
+        sock.recv(65536)
+    ex = raw_server.exchanges_for("/big")[0].wait()
+    assert ex.outcome == "client-gone" and ex.sent_length < (50 << 20)
+
+
+def test_bad_charset_body(raw_server: RawServer) -> None:
+    raw_server.script("/cs", hs.bad_charset())
+    received, _ = fetch(raw_server, "/cs")
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert b"charset=utf-8" in head and body == hs.BAD_UTF8_BODY
+    with pytest.raises(UnicodeDecodeError):
+        body.decode("utf-8")

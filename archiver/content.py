@@ -32,7 +32,7 @@ _NEGATIVE = re.compile(
     r"|recommend\w*|related|remark|replies|reply|rss|share|sharing|shoutbox|sidebar"
     r"|signup|skyscraper|social|sponsor\w*|subscribe|subscription|supplemental|tags?"
     r"|taboola|toolbar|tools|widget\w*|login|copyright|hidden|sr-only|print-only"
-    r"|most-popular|popular|trending|more-stories|read-more|readmore|byline|author-bio)"
+    r"|most-popular|popular|trending|more-stories|byline|author-bio)"
     r"(?:$|[\s_-])",
     re.IGNORECASE,
 )

@@ -19,6 +19,7 @@ or the new one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import re
@@ -44,6 +45,7 @@ __all__ = [
     "format_line",
     "iter_disk",
     "iter_manifest",
+    "os_error_text",
     "rebuild_manifest",
     "record_ingest",
 ]
@@ -119,6 +121,12 @@ class DiskEntry:
     error: str | None = None
 
 
+def os_error_text(exc: OSError) -> str:
+    """``EIO: Input/output error``: the errno name first, for grepping reports."""
+    code = errno.errorcode.get(exc.errno or 0, "")
+    return f"{code}: {exc.strerror}" if code and exc.strerror else str(exc)
+
+
 def _listed(name: str) -> bool:
     return not name.endswith(OPEN_SUFFIX) and name not in PLACEHOLDERS
 
@@ -148,7 +156,7 @@ def _walk(folder: Path, prefix: str) -> Iterator[DiskEntry]:
             try:
                 yield DiskEntry(rel, entry.stat().st_size)
             except OSError as exc:
-                yield DiskEntry(rel, None, exc.strerror or str(exc))
+                yield DiskEntry(rel, None, os_error_text(exc))
 
 
 def iter_disk(root: ArchiveRoot) -> Iterator[DiskEntry]:
@@ -169,7 +177,7 @@ def _scan_batch(task: tuple[str, list[str]]) -> list[tuple[str, WarcScan | str]]
         try:
             out.append((path, scan_warc(os.path.join(base, path))))
         except OSError as exc:
-            out.append((path, exc.strerror or str(exc)))
+            out.append((path, os_error_text(exc)))
     return out
 
 

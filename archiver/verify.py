@@ -21,7 +21,6 @@ capture cannot add files halfway through a check.
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import os
 import stat
@@ -34,7 +33,14 @@ from typing import BinaryIO
 from .digest import WarcScan, record_at, scan_warc, sha256_file
 from .errors import ConfigError, VerifyError
 from .events import append_event, file_sha256, utc_now
-from .manifest import MANIFEST_NAME, DiskEntry, ManifestEntry, iter_disk, iter_manifest
+from .manifest import (
+    MANIFEST_NAME,
+    DiskEntry,
+    ManifestEntry,
+    iter_disk,
+    iter_manifest,
+    os_error_text,
+)
 from .pool import batched, default_jobs, imap_ordered
 from .problem import DamagedRecord, Problem, VerifyReport
 from .records import RECORDS_NAME, FileEntry, RecordEntry, iter_file_entries, iter_groups
@@ -84,11 +90,6 @@ class _Checked:
     invalid: tuple[DamagedRecord, ...] = ()
 
 
-def _os_error(exc: OSError) -> str:
-    code = errno.errorcode.get(exc.errno or 0, "")
-    return f"{code}: {exc.strerror}" if code and exc.strerror else str(exc)
-
-
 def _invalid_records(scan: WarcScan) -> tuple[DamagedRecord, ...]:
     found = [DamagedRecord(r.offset, r.record_id, r.target_uri, "; ".join(r.mismatches))
              for r in scan.records if r.mismatches]
@@ -111,7 +112,7 @@ def _check_batch(task: tuple[str, bool, list[str]]) -> list[_Checked]:
             else:
                 out.append(_Checked(path, *sha256_file(full)))
         except OSError as exc:
-            out.append(_Checked(path, None, None, _os_error(exc)))
+            out.append(_Checked(path, None, None, os_error_text(exc)))
     return out
 
 
@@ -141,7 +142,7 @@ def _name_damaged(task: tuple[str, list[RecordEntry]]) -> list[DamagedRecord]:
         with open(full, "rb") as fh:
             reasons = [(e, _record_reason(fh, size, e)) for e in entries]
     except OSError as exc:
-        return [DamagedRecord(0, "", None, f"cannot read: {_os_error(exc)}")]
+        return [DamagedRecord(0, "", None, f"cannot read: {os_error_text(exc)}")]
     return [DamagedRecord(e.offset, e.record_id, e.target_uri, r) for e, r in reasons if r]
 
 

@@ -1,0 +1,286 @@
+"""archiver verify on damaged copies of a real captured archive: the exact report.
+
+Each test copies the archive captured from the demo site on loopback, damages
+it the way disks, people and copies do, and asserts every field of every
+problem the report lists (only a decompressor's error wording is matched by
+pattern, since it depends on which compressed bit was hit).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from fixity_archive import (
+    as_nobody,
+    build_archive,
+    copy_archive,
+    flip_byte,
+    manifest_sha,
+    open_to_all,
+    records_of,
+    warcs,
+)
+
+from archiver import ArchiveRoot
+from archiver.cli import cli
+from archiver.demo import DemoSite
+from archiver.digest import sha256_file
+from archiver.manifest import rebuild_manifest
+from archiver.problem import DamagedRecord, Problem
+from archiver.verify import verify
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory, demo_site: DemoSite) -> Path:
+    return build_archive(tmp_path_factory.mktemp("pristine") / "archive", demo_site)
+
+
+@pytest.fixture
+def root(pristine: Path, tmp_path: Path) -> ArchiveRoot:
+    return copy_archive(pristine, tmp_path / "archive")
+
+
+def size(root: ArchiveRoot, rel: str) -> int:
+    return root.absolute(rel).stat().st_size
+
+
+def check(root: ArchiveRoot, **options: object) -> list[Problem]:
+    report = verify(root, jobs=1, **options)  # type: ignore[arg-type]
+    return report.problems
+
+
+@pytest.mark.parametrize("mode", [{}, {"quick": True}, {"sample": 30.0, "seed": 7}])
+def test_a_pristine_archive_is_intact(root: ArchiveRoot, mode: dict[str, object]) -> None:
+    report = verify(root, jobs=2, **mode)  # type: ignore[arg-type]
+    assert report.problems == []
+    assert report.passed and report.files == 2 and report.ok == 2
+
+
+def test_full_mode_hashes_every_byte(root: ArchiveRoot) -> None:
+    report = verify(root, jobs=2)
+    assert report.hashed_files == 2
+    assert report.hashed_bytes == sum(size(root, w) for w in warcs(root))
+    assert report.summary() == f"verify (full): 2 files, 2 hashed ({_kb(report.hashed_bytes)}):" \
+        " all intact"
+
+
+def _kb(n: int) -> str:
+    return f"{n / 1000:.1f} KB"
+
+
+def test_one_flipped_byte_mid_warc_names_the_file_and_the_capture(root: ArchiveRoot) -> None:
+    first = warcs(root)[0]
+    middle = size(root, first) // 2
+    flip_byte(root.absolute(first), middle)
+    hit = [r for r in records_of(root, first) if r.offset <= middle < r.offset + r.length]
+    found, _ = sha256_file(root.absolute(first))
+    expected = manifest_sha(root, first)
+
+    [problem] = check(root)
+
+    reasons = [r.reason for r in problem.records]
+    assert problem == Problem(
+        "modified", first, f"sha256 {found}, manifest {expected}", expected, found,
+        size(root, first), size(root, first),
+        records=tuple(DamagedRecord(r.offset, r.record_id, r.target_uri, reason)
+                      for r, reason in zip(hit, reasons, strict=True)),
+    )
+    assert len(hit) == 1
+    assert re.fullmatch(r"unreadable: .+|block sha256 [0-9a-f]{64} differs from the recorded "
+                        r"[0-9a-f]{64}", reasons[0])
+    assert check(root, quick=True) == []  # same size: only hashing can see it
+
+
+def test_truncation_names_every_record_lost_or_cut(root: ArchiveRoot) -> None:
+    first = warcs(root)[0]
+    full = size(root, first)
+    recs = records_of(root, first)
+    cut = recs[len(recs) // 2].offset + 10  # inside a record, half way through the file
+    os.truncate(root.absolute(first), cut)
+    found, _ = sha256_file(root.absolute(first))
+    expected = manifest_sha(root, first)
+    damaged = tuple(
+        DamagedRecord(r.offset, r.record_id, r.target_uri,
+                      "lost: the file ends before this record" if r.offset >= cut
+                      else "cut off: the file ends inside this record")
+        for r in recs if r.offset + r.length > cut
+    )
+
+    assert check(root) == [Problem(
+        "truncated", first, f"size {cut} bytes, recorded {full}; sha256 {found}, "
+        f"manifest {expected}", expected, found, full, cut, records=damaged)]
+    assert check(root, quick=True) == [Problem(
+        "truncated", first, f"size {cut} bytes, recorded {full}", expected, None, full, cut)]
+
+
+def test_deleted_warc_is_missing(root: ArchiveRoot) -> None:
+    second = warcs(root)[1]
+    full, expected = size(root, second), manifest_sha(root, second)
+    root.absolute(second).unlink()
+    missing = Problem("missing", second, "not on disk", expected, None, full)
+    assert check(root) == [missing]
+    assert check(root, quick=True) == [missing]
+
+
+def test_added_file_is_extra_but_open_warcs_and_gitkeep_are_not(root: ArchiveRoot) -> None:
+    folder = root.absolute(warcs(root)[0]).parent
+    (folder / "notes.txt").write_bytes(b"added later\n")
+    (folder / "archiver-next.warc.gz.open").write_bytes(b"being written")
+    (root.warcs / ".gitkeep").write_bytes(b"")
+    rel = root.relative(folder / "notes.txt")
+    # Extra files are hashed only to pair them with missing ones: none here.
+    assert check(root) == [Problem("extra", rel, "listed in no manifest", None, None, None, 12)]
+
+
+def test_moved_warc_is_moved_not_missing_plus_extra(root: ArchiveRoot) -> None:
+    second = warcs(root)[1]
+    full, expected = size(root, second), manifest_sha(root, second)
+    target = root.warcs / "2001" / "01" / "01" / Path(second).name
+    target.parent.mkdir(parents=True)
+    root.absolute(second).rename(target)
+    moved = Problem("moved", second, f"now at {root.relative(target)} (same sha256)", expected,
+                    expected, full, moved_to=root.relative(target))
+    assert check(root) == [moved]
+    assert check(root, quick=True) == [moved]
+
+
+def test_name_renamed_to_nfd_is_reported_as_moved(root: ArchiveRoot) -> None:
+    second = warcs(root)[1]
+    nfc = root.absolute(second).with_name("café-récit.warc.gz")
+    root.absolute(second).rename(nfc)
+    rebuild_manifest(root, jobs=1)
+    nfc_rel = root.relative(nfc)
+    nfd = nfc.with_name(unicodedata.normalize("NFD", nfc.name))
+    nfc.rename(nfd)
+    nfd_rel = nfc_rel.replace(nfc.name, nfd.name)
+    assert nfd_rel != nfc_rel and unicodedata.normalize("NFC", nfd_rel) == nfc_rel
+    expected = manifest_sha(root, nfc_rel)
+
+    assert check(root) == [Problem(
+        "moved", nfc_rel, f"now at {nfd_rel!a}: the same name in another Unicode form (NFD)",
+        expected, expected, size(root, nfd_rel), moved_to=nfd_rel)]
+
+
+def test_a_folder_in_place_of_a_warc_is_unreadable_not_missing(root: ArchiveRoot) -> None:
+    first = warcs(root)[0]
+    full, expected = size(root, first), manifest_sha(root, first)
+    root.absolute(first).unlink()
+    root.absolute(first).mkdir()
+    assert check(root) == [Problem("unreadable", first, "cannot read: the path is a folder",
+                                   expected, None, full)]
+
+
+def test_a_dangling_symlink_is_unreadable(root: ArchiveRoot) -> None:
+    first = warcs(root)[0]
+    full, expected = size(root, first), manifest_sha(root, first)
+    root.absolute(first).unlink()
+    root.absolute(first).symlink_to("/nonexistent/disk/evidence.warc.gz")
+    assert check(root) == [Problem("unreadable", first,
+                                   "cannot read: ENOENT: No such file or directory",
+                                   expected, None, full)]
+
+
+def test_an_input_output_error_is_unreadable(root: ArchiveRoot) -> None:
+    # Reading /proc/self/mem at offset 0 fails with EIO for any user, root
+    # included: the same error a failing disk sector gives, through the same
+    # read() call, without needing FUSE or a broken device.
+    first = warcs(root)[0]
+    full, expected = size(root, first), manifest_sha(root, first)
+    root.absolute(first).unlink()
+    root.absolute(first).symlink_to("/proc/self/mem")
+    assert check(root) == [Problem("unreadable", first, "cannot read: EIO: Input/output error",
+                                   expected, None, full)]
+
+
+@pytest.fixture
+def shared_copy(pristine: Path) -> Iterator[ArchiveRoot]:
+    # pytest's tmp_path sits in a 0700 folder another user cannot enter.
+    top = Path(tempfile.mkdtemp(prefix="archiver-perm-"))
+    try:
+        root = copy_archive(pristine, top / "archive")
+        open_to_all(top)
+        yield root
+    finally:
+        shutil.rmtree(top)
+
+
+def test_a_mode_000_file_is_unreadable(shared_copy: ArchiveRoot) -> None:
+    root = shared_copy
+    first = warcs(root)[0]
+    full, expected = size(root, first), manifest_sha(root, first)
+    os.chmod(root.absolute(first), 0)
+
+    def run() -> list[Problem]:
+        return verify(root, jobs=1, record_event=False).problems
+
+    problems = as_nobody(run) if os.geteuid() == 0 else run()
+    assert problems == [Problem("unreadable", first, "cannot read: EACCES: Permission denied",
+                                expected, None, full)]
+
+
+def test_every_problem_is_collected_in_one_sorted_report(root: ArchiveRoot) -> None:
+    first, second = warcs(root)
+    sizes = {w: size(root, w) for w in (first, second)}
+    flip_byte(root.absolute(first), sizes[first] // 2)
+    root.absolute(second).unlink()
+    (root.warcs / "stray.bin").write_bytes(b"x")
+    found, _ = sha256_file(root.absolute(first))
+
+    report = verify(root, jobs=2)
+
+    assert [(p.kind, p.path) for p in report.problems] == [
+        ("modified", first), ("missing", second), ("extra", "warcs/stray.bin")]
+    assert report.problems[0].found_sha256 == found
+    assert report.problems[0].expected_sha256 == manifest_sha(root, first)
+    assert report.counts() == {"modified": 1, "missing": 1, "extra": 1}
+    assert report.summary() == (
+        f"verify (full): 2 files, 1 hashed ({_kb(sizes[first])}): 3 problems "
+        "(1 modified, 1 missing, 1 extra)")
+    assert verify(root, jobs=1).problems == report.problems  # deterministic
+
+
+def test_cli_prints_summary_and_list_and_exits_1(root: ArchiveRoot) -> None:
+    second = warcs(root)[1]
+    root.absolute(second).unlink()
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--root", str(root.path), "verify", "--quick"])
+    assert result.exit_code == 1
+    assert result.output == (
+        "verify (quick): 2 files: 1 problems (1 missing)\n"
+        f"missing        {second}  not on disk\n")
+    as_json = runner.invoke(cli, ["--root", str(root.path), "verify", "--json", "-j", "1"])
+    assert as_json.exit_code == 1
+    data = json.loads(as_json.output)
+    assert data["passed"] is False and data["counts"] == {"missing": 1}
+    assert data["problems"][0]["path"] == second and data["problems"][0]["kind"] == "missing"
+    ok = runner.invoke(cli, ["--root", str(root.path), "verify", "--sample", "200"])
+    assert ok.exit_code == 2  # a usage error, not a fixity failure
+
+
+def test_each_run_records_a_fixity_check_event(root: ArchiveRoot) -> None:
+    events = root.manifests / "events.jsonl"
+    before = events.read_bytes().count(b"\n")
+    verify(root, jobs=1)
+    verify(root, jobs=1, record_event=False)
+    lines = events.read_bytes().splitlines()
+    assert len(lines) == before + 1
+    last = json.loads(lines[-1])
+    assert (last["type"], last["outcome"]) == ("fixity check", "pass")
+    assert last["counts"]["problems"] == 0
+
+
+def test_sample_is_seeded_and_takes_at_least_its_share_of_bytes(root: ArchiveRoot) -> None:
+    a = verify(root, jobs=1, sample=40, seed=1, record_event=False)
+    b = verify(root, jobs=1, sample=40, seed=1, record_event=False)
+    assert (a.hashed_files, a.hashed_bytes) == (b.hashed_files, b.hashed_bytes)
+    assert a.hashed_bytes >= 0.4 * a.total_bytes
+    assert a.mode == "sample" and a.seed == 1

@@ -28,9 +28,9 @@ from .version import __version__
 
 __all__ = [
     "ArchiveRoot",
-    "Article",
     "ArchiveRootError",
     "ArchiverError",
+    "Article",
     "CaptureError",
     "CatalogError",
     "ConfigError",

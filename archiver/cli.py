@@ -360,6 +360,53 @@ def bagit(obj: Context, /, dest: Path) -> None:
         click.echo(f"bag: {report.dest} ({report.files} files, {_human(report.bytes)})")
 
 
+@cli.command()
+@click.argument("warcs", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--html", "html_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Extract one saved HTML page instead of WARC records.")
+@click.option("--url", help="The --html page's URL (resolves its canonical link).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write here instead of stdout.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "text", "markdown"]),
+              default="jsonl", show_default=True)
+@pass_ctx
+def extract(obj: Context, /, warcs: tuple[Path, ...], html_file: Path | None, url: str | None,
+            output: Path | None, fmt: str) -> None:
+    """Extract article text and metadata from the archive's HTML pages (or given WARCs).
+
+    Reads every HTML response with status 200 (and revisits of one) from the
+    WARC files, never from the web; each article carries its provenance.
+    """
+    from .errors import ConfigError
+    from .extract import Problem, extract_html_file, extract_warcs, find_warcs, render_extracted
+
+    if html_file is not None and warcs:
+        fail(ConfigError("give WARC files or --html FILE, not both"))
+    if url is not None and html_file is None:
+        fail(ConfigError("--url only applies to --html FILE"))
+    if html_file is not None:
+        try:
+            items: Any = [extract_html_file(html_file, url)]
+        except ArchiverError as exc:
+            click.echo(f"archiver: {exc}", err=True)
+            sys.exit(EXIT_FAILED)
+    else:
+        items = extract_warcs(list(warcs) or find_warcs(obj.root), root=obj.root)
+    out = output.open("w", encoding="utf-8") if output else click.get_text_stream("stdout")
+    done = problems = 0
+    with out:
+        for item in items:
+            if isinstance(item, Problem):
+                click.echo(f"archiver: {item}", err=True)
+                problems += 1
+            else:
+                out.write(render_extracted(item, fmt))
+                done += 1
+    if not obj.quiet:
+        click.echo(f"extracted {done} article(s), {problems} problem(s)", err=True)
+    sys.exit(EXIT_FAILED if problems else EXIT_OK)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli()

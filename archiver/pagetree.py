@@ -12,9 +12,11 @@ much text as a short Latin word does.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4 import BeautifulSoup
+from bs4.element import NavigableString, Tag
 
 __all__ = ["CJK", "Node", "Page", "build_page"]
 
@@ -46,11 +48,24 @@ class Node:
     """One element of the page tree, with its text statistics."""
 
     __slots__ = (
-        "attrs", "children", "inline", "link_chars", "own_chars", "own_link",
-        "own_punct", "parent", "punct", "score", "tag", "chars", "cue", "values", "window",
+        "attrs",
+        "chars",
+        "children",
+        "cue",
+        "inline",
+        "link_chars",
+        "own_chars",
+        "own_link",
+        "own_punct",
+        "parent",
+        "punct",
+        "score",
+        "tag",
+        "values",
+        "window",
     )
 
-    def __init__(self, tag: str, attrs: dict[str, object], parent: Node | None) -> None:
+    def __init__(self, tag: str, attrs: Mapping[str, object], parent: Node | None) -> None:
         self.tag = tag
         self.attrs = attrs
         self.parent = parent
@@ -177,12 +192,12 @@ def _note_head(name: str, tag: Tag, page: Page) -> None:
         content = attrs.get("content")
         if isinstance(key, str) and isinstance(content, str):
             page.meta.setdefault(key.strip().lower(), content.strip())
-        if attrs.get("http-equiv", "").lower() == "content-language" and content:
+        if str(attrs.get("http-equiv", "")).lower() == "content-language" and content:
             page.meta.setdefault("content-language", str(content).strip())
     elif name == "title" and page.title is None:
         page.title = tag.get_text()
     elif name == "link":
-        rels = attrs.get("rel") or []
+        rels: object = attrs.get("rel") or []
         href = attrs.get("href")
         for rel in rels if isinstance(rels, list) else [rels]:
             if isinstance(href, str):

@@ -1,0 +1,290 @@
+"""Articles from the archive: WARC ``response`` records in, articles with provenance out.
+
+:func:`extract_warcs` streams the given WARC files record by record. Every
+``response`` that is an HTML page with HTTP status 200 is read back from the
+WARC (never fetched again): its body is de-chunked (that is the payload we
+hash and check against ``WARC-Payload-Digest``), its content-encoding undone
+with a size cap, and its article extracted. A ``revisit`` record is resolved
+to the original response its ``WARC-Refers-To`` names. Each article carries
+its provenance: WARC file, record ID and offset, target URI, capture date,
+payload sha256 and the sha256 of the extracted text.
+
+A record that cannot be read or extracted is yielded as a :class:`Problem`
+naming the file and offset, and the run goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from warcio.archiveiterator import ArchiveIterator
+
+from .article import Article, extract_article
+from .errors import ArchiverError, ExtractError, WarcError
+from .payload import DEFAULT_MAX_BODY, decode_content, read_payload
+from .root import ArchiveRoot
+from .warc import hex_digest, iter_records
+
+__all__ = ["FORMATS", "Extracted", "Problem", "Provenance", "extract_html_file", "extract_warcs",
+           "find_warcs", "render_extracted"]
+
+log = logging.getLogger(__name__)
+
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where an article came from; ``None`` fields do not apply to its source."""
+
+    payload_sha256: str
+    text_sha256: str
+    warc_file: str | None = None
+    record_id: str | None = None
+    offset: int | None = None
+    target_uri: str | None = None
+    capture_date: str | None = None
+    refers_to: str | None = None
+    original_warc_file: str | None = None
+    original_offset: int | None = None
+    truncated: str | None = None
+    html_file: str | None = None
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """One article and its provenance."""
+
+    article: Article
+    provenance: Provenance
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = self.article.to_dict()
+        out["provenance"] = {k: v for k, v in asdict(self.provenance).items() if v is not None}
+        return out
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A record (or file) we could not extract from."""
+
+    warc_file: str
+    offset: int | None
+    message: str
+
+    def __str__(self) -> str:
+        at = "" if self.offset is None else f" at offset {self.offset}"
+        return f"{self.warc_file}{at}: {self.message}"
+
+
+@dataclass(frozen=True)
+class _Response:
+    """A response record's identity and HTTP body, read back from its WARC."""
+
+    path: Path
+    offset: int
+    record_id: str
+    target_uri: str
+    date: str
+    status: str
+    content_type: str
+    headers: Any
+    declared_digest: str | None
+    truncated: str | None
+    refers_to: str
+
+
+def find_warcs(root: ArchiveRoot) -> list[Path]:
+    """The archive's closed WARC files, sorted (``.open`` files are being written)."""
+    if not root.warcs.is_dir():
+        return []
+    found = [*root.warcs.rglob("*.warc.gz"), *root.warcs.rglob("*.warc")]
+    return sorted(p for p in found if p.is_file())
+
+
+def text_sha256(text: str) -> str:
+    """sha256 (hex) of the extracted text, UTF-8 encoded."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def extract_html_file(path: Path, url: str | None = None) -> Extracted:
+    """The article of one saved HTML page."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ExtractError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+    article = extract_article(data, url)
+    prov = Provenance(hashlib.sha256(data).hexdigest(), text_sha256(article.text),
+                      html_file=path.as_posix(), target_uri=url)
+    return Extracted(article, prov)
+
+
+def extract_warcs(
+    paths: Iterable[Path], *, root: ArchiveRoot | None = None, max_body: int = DEFAULT_MAX_BODY
+) -> Iterator[Extracted | Problem]:
+    """Articles (and problems) from every HTML 200 response and revisit in ``paths``."""
+    run = _Run(root, max_body)
+    for path in paths:
+        yield from run.file(path)
+    yield from run.deferred_revisits()
+
+
+class _Run:
+    """One extraction run: the response index that revisits are resolved against."""
+
+    def __init__(self, root: ArchiveRoot | None, max_body: int) -> None:
+        self.root = root
+        self.max_body = max_body
+        self.responses: dict[str, tuple[Path, int]] = {}
+        self.pending: list[_Response] = []
+
+    def name(self, path: Path) -> str:
+        """The WARC's root-relative POSIX path, or the path as given if outside the root."""
+        if self.root is not None:
+            try:
+                return self.root.relative(path)
+            except ArchiverError:
+                pass
+        return path.as_posix()
+
+    def file(self, path: Path) -> Iterator[Extracted | Problem]:
+        try:
+            for entry in iter_records(path):
+                item = self.record(path, entry.offset, entry.record)
+                if item is not None:
+                    yield item
+        except WarcError as exc:
+            yield Problem(self.name(path), exc.offset, str(exc).split(": ", 1)[-1])
+
+    def record(self, path: Path, offset: int, record: Any) -> Extracted | Problem | None:
+        kind = record.rec_type
+        if kind not in {"response", "revisit"}:
+            return None
+        try:
+            resp = _identify(path, offset, record)
+            if kind == "response":
+                self.responses[resp.record_id] = (path, offset)
+                return self.response(resp, record) if _is_html_ok(resp) else None
+            if resp.status != "200":
+                return None
+            return self.revisit(resp)
+        except ExtractError as exc:
+            return Problem(self.name(path), offset, str(exc))
+        except Exception as exc:  # warcio/zlib raise many types on damaged records
+            return Problem(self.name(path), offset, f"unreadable record: {exc}")
+
+    def response(self, resp: _Response, record: Any) -> Extracted:
+        chunked = "chunked" in (resp.headers.get_header("Transfer-Encoding") or "").lower()
+        payload = read_payload(record.raw_stream, chunked=chunked, max_bytes=self.max_body,
+                               source=resp.target_uri)
+        if resp.declared_digest and resp.declared_digest != payload.sha256:
+            raise ExtractError(resp.target_uri, "payload does not match WARC-Payload-Digest "
+                               "(damaged record); run archiver verify")
+        coding = resp.headers.get_header("Content-Encoding")
+        body = decode_content(payload.data, coding, max_bytes=self.max_body,
+                              source=resp.target_uri)
+        article = extract_article(body, resp.target_uri, encoding=_charset(resp.content_type))
+        prov = Provenance(
+            payload.sha256, text_sha256(article.text), warc_file=self.name(resp.path),
+            record_id=resp.record_id, offset=resp.offset, target_uri=resp.target_uri,
+            capture_date=resp.date, truncated=resp.truncated,
+        )
+        return Extracted(article, prov)
+
+    def revisit(self, rev: _Response) -> Extracted | Problem | None:
+        if rev.refers_to not in self.responses:
+            self.pending.append(rev)
+            return None
+        return self.resolve(rev, rev.refers_to)
+
+    def resolve(self, rev: _Response, original: str) -> Extracted | Problem | None:
+        path, offset = self.responses[original]
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(offset)
+                record = next(iter(ArchiveIterator(fh)))
+                resp = _identify(path, offset, record)
+                if not _is_html_ok(resp):
+                    return None
+                found = self.response(resp, record)
+        except ExtractError as exc:
+            return Problem(self.name(rev.path), rev.offset, f"revisit of {original}: {exc}")
+        except Exception as exc:  # damaged original: report against the revisit
+            return Problem(self.name(rev.path), rev.offset,
+                           f"cannot read original {original}: {exc}")
+        prov = replace(
+            found.provenance, warc_file=self.name(rev.path), record_id=rev.record_id,
+            offset=rev.offset, target_uri=rev.target_uri, capture_date=rev.date,
+            refers_to=original, original_warc_file=self.name(path), original_offset=offset,
+        )
+        return Extracted(found.article, prov)
+
+    def deferred_revisits(self) -> Iterator[Extracted | Problem]:
+        """Revisits met before their original (it was in a later file)."""
+        for rev in self.pending:
+            original = rev.refers_to
+            if original in self.responses:
+                item = self.resolve(rev, original)
+                if item is not None:
+                    yield item
+            else:
+                yield Problem(self.name(rev.path), rev.offset,
+                              f"revisit of {original or '?'}: original record not in these WARCs")
+
+
+def _identify(path: Path, offset: int, record: Any) -> _Response:
+    h = record.rec_headers
+    http = record.http_headers
+    if http is None:
+        raise ExtractError(h.get_header("WARC-Target-URI"), "record holds no HTTP message")
+    return _Response(
+        path=path, offset=offset,
+        record_id=h.get_header("WARC-Record-ID") or "",
+        target_uri=h.get_header("WARC-Target-URI") or "",
+        date=h.get_header("WARC-Date") or "",
+        status=str(http.get_statuscode() or ""),
+        content_type=http.get_header("Content-Type") or "",
+        headers=http,
+        declared_digest=hex_digest(h.get_header("WARC-Payload-Digest")),
+        truncated=h.get_header("WARC-Truncated"),
+        refers_to=h.get_header("WARC-Refers-To") or "",
+    )
+
+
+def _is_html_ok(resp: _Response) -> bool:
+    media = resp.content_type.split(";", 1)[0].strip().lower()
+    return resp.status == "200" and media in HTML_TYPES
+
+
+def _charset(content_type: str) -> str | None:
+    for param in content_type.split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            return value.strip().strip("\"'")
+    return None
+
+
+FORMATS = ("jsonl", "text", "markdown")
+
+
+def render_extracted(item: Extracted, fmt: str) -> str:
+    """One article as a JSON line, plain text or Markdown (each ends with a newline)."""
+    if fmt == "jsonl":
+        return json.dumps(item.to_dict(), ensure_ascii=False) + "\n"
+    a, p = item.article, item.provenance
+    source = p.html_file or f"{p.warc_file} @ {p.offset} ({p.record_id})"
+    lines = [f"URL: {p.target_uri or a.url or ''}", f"Source: {source}",
+             f"Captured: {p.capture_date or ''}", f"Text sha256: {p.text_sha256}"]
+    if fmt == "text":
+        head = "\n".join([a.title or "", *lines])
+        return f"{head}\n\n{a.text}\n\n{'=' * 72}\n"
+    byline = " · ".join(x for x in (a.author, a.published, a.site_name) if x)
+    meta = "\n".join(f"> {line}  " for line in lines)
+    parts = [f"# {a.title or '(untitled)'}", *([f"*{byline}*"] if byline else []), meta, a.text]
+    return "\n\n".join(parts) + "\n\n---\n\n"

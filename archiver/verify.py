@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from .digest import WarcScan, record_at, scan_warc, sha256_file
+from .digest import WarcScan, describe_exception, record_at, scan_warc, sha256_file
 from .errors import ConfigError, VerifyError
 from .events import append_event, file_sha256, utc_now
 from .manifest import (
@@ -126,7 +126,7 @@ def _record_reason(fh: BinaryIO, size: int, entry: RecordEntry) -> str | None:
     except OSError:
         raise
     except Exception as exc:  # zlib, warcio: any failure to read the member
-        return f"unreadable: {type(exc).__name__}: {exc}".rstrip(": ")
+        return f"unreadable: {describe_exception(exc)}"
     if record_id != entry.record_id:
         return f"a different record ({record_id or 'none'}) is at this offset"
     if block != entry.block_sha256:

@@ -31,6 +31,11 @@ __all__ = ["Article", "extract_article"]
 # and we look wider.
 MIN_TEXT = 100
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+# Control bytes that text never has (tab, newlines, form feed and ESC, which
+# ISO-2022 encodings use, are allowed).
+_CONTROL_BYTES = bytes([*range(0, 9), 11, *range(14, 27), *range(28, 32)])
+_MAGIC = (b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"%PDF", b"PK\x03\x04", b"\x1f\x8b", b"RIFF",
+          b"\x00\x00\x01\x00", b"wOFF", b"wOF2")
 _WORDS = re.compile(r"[\u3400-\u9fff]|\w+")
 
 
@@ -85,7 +90,7 @@ def _as_text(html: object, url: str | None, encoding: str | None) -> str:
         data = bytes(html)
         if not data.strip():
             raise ExtractError(url, "empty document")
-        if data[:4096].count(0) > 16 and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        if _looks_binary(data):
             raise ExtractError(url, "binary data, not an HTML page")
         text, _ = decode_html(data, encoding)
     elif isinstance(html, str):
@@ -95,6 +100,17 @@ def _as_text(html: object, url: str | None, encoding: str | None) -> str:
     if not text.strip():
         raise ExtractError(url, "empty document")
     return _CONTROL.sub("", text)
+
+
+def _looks_binary(data: bytes) -> bool:
+    """Images, archives and other non-text: magic numbers or many control bytes."""
+    if data.startswith(_MAGIC):
+        return True
+    sample = data[:4096]
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False  # UTF-16 text is full of NULs
+    controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
+    return sample.count(0) > 2 or controls > len(sample) // 20
 
 
 def _parse(text: str, url: str | None) -> Page:

@@ -1,0 +1,184 @@
+"""manifest-sha256.txt and records.jsonl: format, sha256sum -c, determinism, ingest, crashes."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from fixity_archive import build_archive, copy_archive, records_of, warcs
+from warcio.archiveiterator import ArchiveIterator
+
+import archiver.atomic
+import archiver.manifest
+from archiver import ArchiveRoot, ManifestError
+from archiver.demo import DemoSite
+from archiver.digest import scan_warc
+from archiver.manifest import rebuild_manifest, record_ingest
+from archiver.problem import DamagedRecord, Problem
+from archiver.verify import verify
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory, demo_site: DemoSite) -> Path:
+    return build_archive(tmp_path_factory.mktemp("pristine") / "archive", demo_site)
+
+
+@pytest.fixture
+def root(pristine: Path, tmp_path: Path) -> ArchiveRoot:
+    return copy_archive(pristine, tmp_path / "archive")
+
+
+def snapshot(root: ArchiveRoot) -> dict[str, bytes]:
+    return {n: (root.manifests / n).read_bytes()
+            for n in ("manifest-sha256.txt", "records.jsonl", "events.jsonl")}
+
+
+def test_the_real_sha256sum_accepts_the_manifest(root: ArchiveRoot) -> None:
+    result = subprocess.run(["sha256sum", "--strict", "-c", "manifests/manifest-sha256.txt"],
+                            cwd=root.path, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"{w}: OK" for w in warcs(root)]
+
+
+def test_manifest_lines_are_sorted_lf_lowercase_and_list_closed_warcs_only(
+        root: ArchiveRoot) -> None:
+    data = (root.manifests / "manifest-sha256.txt").read_bytes()
+    assert b"\r" not in data and data.endswith(b"\n")
+    paths = [re.fullmatch(rb"[0-9a-f]{64}  (warcs/\S+\.warc\.gz)", line)[1]  # type: ignore[index]
+             for line in data.splitlines()]
+    assert paths == sorted(paths) == [w.encode() for w in warcs(root)]
+
+
+def test_a_rebuild_gives_byte_identical_files_to_incremental_ingest(root: ArchiveRoot) -> None:
+    before = snapshot(root)
+    report = rebuild_manifest(root, jobs=2)
+    after = snapshot(root)
+    assert after["manifest-sha256.txt"] == before["manifest-sha256.txt"]
+    assert after["records.jsonl"] == before["records.jsonl"]
+    assert (report.files, report.added, report.removed, report.changed) == (2, 0, 0, 0)
+    rebuild_manifest(root, jobs=1)
+    assert snapshot(root)["manifest-sha256.txt"] == after["manifest-sha256.txt"]
+
+
+def test_records_index_agrees_with_every_warc_header(root: ArchiveRoot) -> None:
+    for rel in warcs(root):
+        indexed = records_of(root, rel)
+        with open(root.absolute(rel), "rb") as fh:
+            it = ArchiveIterator(fh, no_record_parse=True)
+            seen = []
+            for rec in it:
+                block = rec.rec_headers.get_header("WARC-Block-Digest")
+                rec.raw_stream.read()
+                seen.append((it.get_record_offset(), rec.rec_headers.get_header("WARC-Record-ID"),
+                             rec.rec_type, base64.b32decode(block.split(":")[1]).hex()))
+        assert [(r.offset, r.record_id, r.type, r.block_sha256) for r in indexed] == seen
+        assert indexed[-1].offset + indexed[-1].length == root.absolute(rel).stat().st_size
+
+
+def test_ingest_is_idempotent(root: ArchiveRoot) -> None:
+    before = snapshot(root)
+    record_ingest(root, [root.absolute(w) for w in warcs(root)])
+    assert snapshot(root) == before
+
+
+def test_ingest_hashes_only_new_files(root: ArchiveRoot, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = warcs(root)[0]
+    new = root.absolute(first).with_name("archiver-copy-00009-test.warc.gz")
+    new.write_bytes(root.absolute(first).read_bytes())
+    scanned: list[str] = []
+    real = archiver.manifest.scan_warc
+    monkeypatch.setattr(archiver.manifest, "scan_warc",
+                        lambda p: scanned.append(str(p)) or real(p))
+    record_ingest(root, [new, root.absolute(first)])
+    assert scanned == [str(new)]
+    assert verify(root, jobs=1).problems == []
+    assert root.relative(new) in (root.manifests / "manifest-sha256.txt").read_text()
+
+
+@pytest.mark.parametrize("bad", ["x.warc.gz.open", "../outside.warc.gz"])
+def test_ingest_refuses_open_or_outside_files(root: ArchiveRoot, bad: str) -> None:
+    path = root.warcs / bad
+    path.write_bytes(b"x")
+    with pytest.raises(archiver.ArchiveRootError):
+        record_ingest(root, [path])
+
+
+def test_a_crash_before_the_manifest_rename_leaves_the_old_valid_state(
+        root: ArchiveRoot, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = warcs(root)[0]
+    new = root.absolute(first).with_name("archiver-late-00007-test.warc.gz")
+    new.write_bytes(root.absolute(first).read_bytes())
+    before = snapshot(root)
+    real = archiver.atomic.os.replace
+
+    def crash(src: str, dst: Path) -> None:
+        if Path(dst).name == "manifest-sha256.txt":
+            raise OSError(5, "simulated power cut")
+        real(src, dst)
+
+    monkeypatch.setattr(archiver.atomic.os, "replace", crash)
+    with pytest.raises(OSError, match="simulated"):
+        record_ingest(root, [new])
+    monkeypatch.undo()
+
+    assert (root.manifests / "manifest-sha256.txt").read_bytes() == \
+        before["manifest-sha256.txt"]
+    assert not list(root.manifests.glob(".*.tmp"))
+    rel = root.relative(new)
+    # The old state: the new WARC is not yet listed (its index lines are ignored).
+    assert [(p.kind, p.path) for p in verify(root, jobs=1).problems] == [("extra", rel)]
+    record_ingest(root, [new])  # the next run completes it
+    assert verify(root, jobs=1).problems == []
+
+
+def test_an_unsorted_manifest_is_rejected_with_its_line(root: ArchiveRoot) -> None:
+    manifest = root.manifests / "manifest-sha256.txt"
+    manifest.write_bytes(b"".join(reversed(manifest.read_bytes().splitlines(keepends=True))))
+    with pytest.raises(ManifestError, match=r"manifest-sha256.txt:2: paths are not sorted"):
+        verify(root, jobs=1)
+
+
+CHUNKED = b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+
+
+def _label(data: bytes) -> str:
+    return "sha256:" + base64.b32encode(hashlib.sha256(data).digest()).decode()
+
+
+def _warc_with(payload_label: str) -> bytes:
+    """A one-response WARC, chunked body, with the given WARC-Payload-Digest."""
+    block = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + CHUNKED
+    head = ("WARC/1.1\r\nWARC-Type: response\r\n"
+            "WARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-000000000001>\r\n"
+            "WARC-Target-URI: http://127.0.0.1/x\r\nWARC-Date: 2024-01-01T00:00:00Z\r\n"
+            f"WARC-Block-Digest: {_label(block)}\r\nWARC-Payload-Digest: {payload_label}\r\n"
+            "Content-Type: application/http; msgtype=response\r\n"
+            f"Content-Length: {len(block)}\r\n\r\n").encode()
+    return gzip.compress(head + block + b"\r\n\r\n", mtime=0)
+
+
+def test_records_mode_checks_dechunked_payload_digests(root: ArchiveRoot) -> None:
+    good = root.warcs / "good.warc.gz"
+    bad = root.warcs / "bad.warc.gz"
+    good.write_bytes(_warc_with(_label(b"hello world")))  # de-chunked: correct
+    bad.write_bytes(_warc_with(_label(b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")))  # framed
+    rebuild_manifest(root, jobs=1)
+    scan = scan_warc(bad)
+    rec = scan.records[0]
+
+    problems = [p for p in verify(root, jobs=2, records=True).problems
+                if p.path in ("warcs/good.warc.gz", "warcs/bad.warc.gz")]
+
+    framed = hashlib.sha256(CHUNKED).hexdigest()
+    assert rec.payload_sha256 == hashlib.sha256(b"hello world").hexdigest()
+    assert problems == [Problem(
+        "invalid-record", "warcs/bad.warc.gz", "1 WARC records fail their own digests",
+        scan.sha256, scan.sha256, scan.size, scan.size,
+        records=(DamagedRecord(0, rec.record_id, "http://127.0.0.1/x",
+                               f"payload digest sha256:{rec.payload_sha256} does not match the "
+                               f"header's sha256:{framed}"),))]

@@ -248,7 +248,7 @@ class _Run:
             return rec, "revisit", None
         if hop.truncated:
             base.append(("WARC-Truncated", hop.truncated))
-        block_digest = ex.block_digest()  # reads the spool: rewind only afterwards
+        block_digest = hop.block_sha256  # reads the spool: rewind only afterwards
         ex.body.seek(0)
         rec = build_record(
             hop.url, "response", date=date, block_digest=block_digest,

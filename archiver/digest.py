@@ -32,6 +32,7 @@ __all__ = [
     "WarcScan",
     "describe_exception",
     "hex_digest",
+    "http_digests",
     "record_at",
     "scan_warc",
     "sha256_file",
@@ -401,3 +402,35 @@ def describe_exception(exc: BaseException) -> str:
     """A short one-line account of a parse failure (warcio quotes raw bytes)."""
     text = str(exc).split(", first line", 1)[0].splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {text[:120]}" if text else type(exc).__name__
+
+
+class _Counter:
+    """A hash sink that also counts what it is fed."""
+
+    def __init__(self) -> None:
+        self.hash = hashlib.sha256()
+        self.size = 0
+
+    def update(self, data: bytes | memoryview) -> None:
+        self.hash.update(data)
+        self.size += len(data)
+
+
+def http_digests(head: bytes, body: IO[bytes]) -> tuple[bytes, bytes, int]:
+    """Block sha256, payload sha256 and payload size of an HTTP message, in one pass.
+
+    ``head`` is the status line and headers (with the blank line), ``body``
+    the raw bytes after it, read to the end. The payload is the body with
+    chunked transfer framing removed and content-encoding kept (WARC 1.1); a
+    body cut short (a truncated record) yields the payload up to the cut.
+    """
+    block = hashlib.sha256(head)
+    payload = _Counter()
+    sink: Any = _Dechunker(payload) if _is_chunked(head) else None
+    while chunk := body.read(BLOCK_SIZE):
+        block.update(chunk)
+        if sink is None:
+            payload.update(chunk)
+        else:
+            sink.feed(chunk)
+    return block.digest(), payload.hash.digest(), payload.size

@@ -14,7 +14,6 @@ bytes while the wire recorder (:mod:`archiver.wire`) spools the exact bytes.
 from __future__ import annotations
 
 import email.utils
-import hashlib
 import http.client
 import logging
 import socket
@@ -71,8 +70,6 @@ class Hop:
     status: int
     reason: str
     location: str | None
-    payload_sha256: bytes
-    payload_size: int
     elapsed: float
     ttfb: float
     attempts: int
@@ -80,7 +77,15 @@ class Hop:
 
     @property
     def block_sha256(self) -> bytes:
-        return self.exchange.block_digest()
+        return self.exchange.digests()[0]
+
+    @property
+    def payload_sha256(self) -> bytes:
+        return self.exchange.digests()[1]
+
+    @property
+    def payload_size(self) -> int:
+        return self.exchange.digests()[2]
 
 
 @dataclass
@@ -245,7 +250,7 @@ class Fetcher:
         exchange.mark_head_end()
         ttfb = time.monotonic() - t0
         try:
-            digest, size, truncated = self._read_body(resp, exchange)
+            truncated = self._read_body(resp, exchange)
         finally:
             resp.close()
         return Hop(
@@ -255,38 +260,34 @@ class Fetcher:
             status=resp.status_code,
             reason=resp.reason or "",
             location=resp.headers.get("Location"),
-            payload_sha256=digest,
-            payload_size=size,
             elapsed=time.monotonic() - t0,
             ttfb=ttfb,
             attempts=attempt,
             truncated=truncated,
         )
 
-    def _read_body(
-        self, resp: requests.Response, exchange: Exchange
-    ) -> tuple[bytes, int, str | None]:
-        """Stream the body: hash the payload, stop at the cap; returns (sha256, size, cut)."""
+    def _read_body(self, resp: requests.Response, exchange: Exchange) -> str | None:
+        """Read the body to its end or the size cap; returns the WARC-Truncated reason.
+
+        The wire recorder keeps the bytes; digests are computed from them later.
+        """
         cap = self.settings.max_bytes
-        payload = hashlib.sha256()
         size = 0
         try:
             for data in _raw_chunks(resp, cap):
-                payload.update(data)
                 size += len(data)
             if size >= cap:
-                # Probe one more byte; if there is one, cut the raw record back
-                # to before the probe so block and payload stay consistent.
+                # Probe one more byte; if there is one, cut the record back to
+                # before the probe, so it holds exactly ``cap`` payload bytes.
                 mark = exchange.body_size
                 if resp.raw.read(1, decode_content=False):
                     exchange.cut_body(mark)
-                    return payload.digest(), size, "length"
+                    return "length"
         except Exception as exc:
             err = classify(resp.url, exc, exchange)
             exchange.error = err
-            cut = "time" if err.reason in ("timeout", "deadline") else "disconnect"
-            return payload.digest(), size, cut
-        return payload.digest(), size, None
+            return "time" if err.reason in ("timeout", "deadline") else "disconnect"
+        return None
 
 
 def _raw_chunks(resp: requests.Response, cap: int) -> Iterator[bytes]:

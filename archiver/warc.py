@@ -438,7 +438,9 @@ def iter_records(path: Path) -> Iterator[WarcEntry]:
             it = ArchiveIterator(fh, no_record_parse=False)
             try:
                 for record in it:
-                    offset = it.get_record_offset()
+                    # it.offset is the current record's start until it is read to
+                    # the end (get_record_offset() would read it to the end first).
+                    offset = int(it.offset)
                     yield WarcEntry(path, offset, record, it)
             except WarcError:
                 raise

@@ -17,7 +17,6 @@ the clock, so a server that drips one byte at a time cannot outlast it.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import tempfile
 import time
@@ -27,10 +26,14 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from .digest import http_digests
+
 __all__ = ["DeadlineExceeded", "Exchange", "RecordingAdapter"]
 
 # Bodies up to this size stay in memory; larger ones spill to a temporary file.
 SPOOL_MEMORY = 1 << 20
+# The most one unbounded read asks of the socket buffer at once.
+READ_PIECE = 1 << 16
 
 
 class DeadlineExceeded(TimeoutError):
@@ -59,7 +62,7 @@ class Exchange:
         self.body_size = 0
         self.peer_ip: str | None = None
         self.error: Exception | None = None  # why the body ended early, if it did
-        self._block_digest: bytes | None = None
+        self._digests: tuple[bytes, bytes, int] | None = None
 
     def check_deadline(self) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:
@@ -85,15 +88,16 @@ class Exchange:
         self.body.seek(size)
         self.body_size = size
 
-    def block_digest(self) -> bytes:
-        """sha256 of the response block: head plus body exactly as received."""
-        if self._block_digest is None:
-            h = hashlib.sha256(self.response_head)
+    def digests(self) -> tuple[bytes, bytes, int]:
+        """(block sha256, payload sha256, payload size) of the response as recorded.
+
+        Computed from the recorded bytes themselves, so the payload digest
+        always matches the block, even when the body ended early.
+        """
+        if self._digests is None:
             self.body.seek(0)
-            while chunk := self.body.read(1 << 16):
-                h.update(chunk)
-            self._block_digest = h.digest()
-        return self._block_digest
+            self._digests = http_digests(self.response_head, self.body)
+        return self._digests
 
     def close(self) -> None:
         self.body.close()
@@ -122,23 +126,34 @@ class _TeeReader(io.RawIOBase):
         return True
 
     def read(self, size: int | None = -1) -> bytes:
-        self._check()
-        return self._tee(self._fp.read(size))
+        # Built from read1() so that every piece is recorded as it arrives: a
+        # BufferedReader.read() that fails half-way (a reset, a timeout)
+        # discards what it had already received, and that is evidence too.
+        parts = []
+        want = -1 if size is None or size < 0 else size
+        while want:
+            self._check()
+            data = self._fp.read1(want if want > 0 else READ_PIECE)
+            if not data:
+                break
+            parts.append(self._tee(data))
+            if want > 0:
+                want -= len(data)
+        return b"".join(parts)
 
     def read1(self, size: int = -1) -> bytes:
         self._check()
-        return self._tee(self._fp.read1(size))
+        return self._tee(self._fp.read1(size if size >= 0 else READ_PIECE))
 
     def readline(self, size: int | None = -1) -> bytes:
         self._check()
         return self._tee(self._fp.readline(size))
 
     def readinto(self, buffer: Any) -> int:
-        self._check()
-        n: int = self._fp.readinto(buffer)
-        if n:
-            self._tee(bytes(memoryview(buffer)[:n]))
-        return n
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
 
     def peek(self, size: int = 0) -> bytes:
         return bytes(self._fp.peek(size))

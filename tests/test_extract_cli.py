@@ -1,0 +1,285 @@
+"""`archiver extract` and the WARC → article pipeline: hand-made WARCs (good and
+deliberately broken), a real capture of the sample site, and every output format."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import uuid
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import brotli
+import pytest
+from click.testing import CliRunner
+
+from archiver.cli import cli
+from archiver.extract import Extracted, Problem, extract_warcs
+from archiver.root import ArchiveRoot
+
+ARTICLE = "".join(
+    f"<p>Paragraph {i}: police in the county detained hundreds of traders, sources said, "
+    f"and froze their accounts pending investigation.</p>" for i in range(6))
+PAGE = (f"<html><head><title>Raids in Ili</title></head><body><nav><a href='/'>Home</a>"
+        f"<a href='/news'>News</a></nav><article>{ARTICLE}</article>"
+        f"<footer>Copyright footer</footer></body></html>").encode()
+DATE = "2024-05-01T10:00:00Z"
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _label(data: bytes) -> str:
+    return "sha256:" + base64.b32encode(hashlib.sha256(data).digest()).decode()
+
+
+def _chunked(body: bytes, size: int = 100) -> bytes:
+    parts = [b"%x\r\n%s\r\n" % (len(body[i:i + size]), body[i:i + size])
+             for i in range(0, len(body), size)]
+    return b"".join(parts) + b"0\r\n\r\n"
+
+
+class Warc:
+    """A WARC/1.1 file written by hand, one gzip member per record."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+        self.offsets: dict[str, int] = {}
+
+    def record(self, rec_type: str, uri: str, block: bytes, extra: dict[str, str] | None = None,
+               content_type: str = "application/http; msgtype=response") -> str:
+        rid = f"<urn:uuid:{uuid.uuid4()}>"
+        fields = {"WARC-Type": rec_type, "WARC-Record-ID": rid, "WARC-Date": DATE,
+                  "WARC-Target-URI": uri, "Content-Type": content_type, **(extra or {}),
+                  "Content-Length": str(len(block))}
+        head = "WARC/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items()) + "\r\n"
+        self.offsets[rid] = self.path.stat().st_size
+        with self.path.open("ab") as fh:
+            fh.write(gzip.compress(head.encode() + block + b"\r\n\r\n"))
+        return rid
+
+    def response(self, uri: str, body: bytes, *, status: str = "200 OK",
+                 ctype: str = "text/html; charset=utf-8", coding: str | None = None,
+                 chunked: bool = False, digest: str | None = None) -> str:
+        payload = _chunked(body) if chunked else body
+        headers = [f"HTTP/1.1 {status}", f"Content-Type: {ctype}"]
+        headers += [f"Content-Encoding: {coding}"] if coding else []
+        headers += ["Transfer-Encoding: chunked"] if chunked else [f"Content-Length: {len(body)}"]
+        block = ("\r\n".join(headers) + "\r\n\r\n").encode() + payload
+        return self.record("response", uri, block,
+                           {"WARC-Payload-Digest": digest or _label(body)})
+
+    def revisit(self, uri: str, original: str, original_uri: str) -> str:
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        return self.record("revisit", uri, head, {
+            "WARC-Profile": "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest",
+            "WARC-Refers-To": original, "WARC-Refers-To-Target-URI": original_uri,
+            "WARC-Refers-To-Date": DATE, "WARC-Payload-Digest": _label(PAGE)})
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> ArchiveRoot:
+    root = ArchiveRoot(tmp_path / "archive")
+    root.ensure()
+    return root
+
+
+def _run(root: ArchiveRoot, *args: str) -> tuple[int, list[dict[str, object]], str]:
+    result = CliRunner().invoke(cli, ["--root", str(root.path), "extract", *args])
+    lines = [json.loads(x) for x in result.stdout.splitlines() if x.strip()]
+    return result.exit_code, lines, result.stderr
+
+
+def test_gzip_chunked_response_with_full_provenance(root: ArchiveRoot) -> None:
+    warc = Warc(root.warcs / "2024/05/01/a.warc.gz")
+    warc.record("warcinfo", "", b"software: test\r\n", content_type="application/warc-fields")
+    rid = warc.response("http://example.org/a", gzip.compress(PAGE), coding="gzip", chunked=True)
+    code, out, err = _run(root)
+    assert code == 0, err
+    (item,) = out
+    assert item["title"] == "Raids in Ili"
+    assert "Paragraph 5: police" in str(item["text"]) and "Copyright" not in str(item["text"])
+    prov = item["provenance"]
+    assert isinstance(prov, dict)
+    assert prov["warc_file"] == "warcs/2024/05/01/a.warc.gz"
+    assert prov["record_id"] == rid and prov["offset"] == warc.offsets[rid]
+    assert prov["target_uri"] == "http://example.org/a" and prov["capture_date"] == DATE
+    assert prov["payload_sha256"] == _sha(gzip.compress(PAGE))
+    assert prov["text_sha256"] == _sha(str(item["text"]).encode())
+
+
+def _gzip_then_br(data: bytes) -> bytes:
+    return bytes(brotli.compress(gzip.compress(data)))
+
+
+@pytest.mark.parametrize("coding,encode", [
+    ("deflate", zlib.compress), ("br", brotli.compress), ("gzip, br", _gzip_then_br)])
+def test_content_encodings(
+    root: ArchiveRoot, coding: str, encode: Callable[[bytes], bytes]
+) -> None:
+    Warc(root.warcs / "a.warc.gz").response("http://e.org/", encode(PAGE), coding=coding)
+    code, out, err = _run(root)
+    assert code == 0, err
+    assert "Paragraph 0" in str(out[0]["text"])
+
+
+def test_only_html_200_responses_are_extracted(root: ArchiveRoot) -> None:
+    warc = Warc(root.warcs / "a.warc.gz")
+    warc.record("request", "http://e.org/", b"GET / HTTP/1.1\r\n\r\n",
+                content_type="application/http; msgtype=request")
+    warc.response("http://e.org/404", PAGE, status="404 Not Found")
+    warc.response("http://e.org/x.png", b"\x89PNG...", ctype="image/png")
+    warc.response("http://e.org/moved", b"", status="301 Moved Permanently")
+    warc.record("metadata", "http://e.org/", b"outcome: ok\r\n",
+                content_type="application/warc-fields")
+    ok = warc.response("http://e.org/ok", PAGE, ctype="application/xhtml+xml")
+    code, out, _ = _run(root)
+    assert code == 0
+    assert [o["provenance"]["record_id"] for o in out] == [ok]  # type: ignore[index]
+
+
+def test_revisit_is_resolved_to_its_original(root: ArchiveRoot) -> None:
+    first = Warc(root.warcs / "2024/a.warc.gz")
+    original = first.response("http://e.org/a", PAGE)
+    second = Warc(root.warcs / "2024/b.warc.gz")
+    rev = second.revisit("http://e.org/a", original, "http://e.org/a")
+    code, out, err = _run(root)
+    assert code == 0, err
+    assert len(out) == 2 and out[0]["text"] == out[1]["text"]
+    prov = out[1]["provenance"]
+    assert isinstance(prov, dict)
+    assert prov["record_id"] == rev and prov["refers_to"] == original
+    assert prov["warc_file"] == "warcs/2024/b.warc.gz"
+    assert prov["original_warc_file"] == "warcs/2024/a.warc.gz"
+    assert prov["original_offset"] == first.offsets[original]
+    assert prov["payload_sha256"] == _sha(PAGE)
+
+
+def test_revisit_met_before_its_original_is_resolved_at_the_end(root: ArchiveRoot) -> None:
+    later = Warc(root.warcs / "a.warc.gz")
+    holder = Warc(root.warcs / "b.warc.gz")
+    original = holder.response("http://e.org/a", PAGE)
+    later.revisit("http://e.org/a", original, "http://e.org/a")
+    code, out, _ = _run(root)
+    assert code == 0 and len(out) == 2
+
+
+def test_bad_records_are_reported_and_the_run_goes_on(root: ArchiveRoot) -> None:
+    warc = Warc(root.warcs / "a.warc.gz")
+    bad = warc.response("http://e.org/bad", b"not gzip at all", coding="gzip")
+    bomb = gzip.compress(b"<p>" + b"a" * (40 << 20))
+    boom = warc.response("http://e.org/bomb", bomb, coding="gzip")
+    lie = warc.response("http://e.org/lie", PAGE, digest=_label(b"something else"))
+    orphan = warc.revisit("http://e.org/gone", "<urn:uuid:nowhere>", "http://e.org/gone")
+    good = warc.response("http://e.org/good", PAGE)
+    code, out, err = _run(root)
+    assert code == 1
+    assert [o["provenance"]["record_id"] for o in out] == [good]  # type: ignore[index]
+    for rid, words in [(bad, "cannot decode gzip"), (boom, "decompression bomb"),
+                       (lie, "WARC-Payload-Digest"), (orphan, "original record")]:
+        line = f"warcs/a.warc.gz at offset {warc.offsets[rid]}:"
+        assert any(line in x and words in x for x in err.splitlines()), (words, err)
+
+
+def test_damaged_warc_file_is_reported_and_others_still_read(root: ArchiveRoot) -> None:
+    Warc(root.warcs / "a.warc.gz").response("http://e.org/a", PAGE)
+    broken = root.warcs / "b.warc.gz"
+    broken.write_bytes(gzip.compress(b"this is no WARC record\r\n\r\n" * 3))
+    Warc(root.warcs / "c.warc.gz").response("http://e.org/c", PAGE)
+    code, out, err = _run(root)
+    assert code == 1 and len(out) == 2
+    assert "warcs/b.warc.gz" in err
+
+
+def test_open_warcs_are_skipped(root: ArchiveRoot) -> None:
+    Warc(root.warcs / "a.warc.gz.open").response("http://e.org/a", PAGE)
+    code, out, _ = _run(root)
+    assert code == 0 and out == []
+
+
+def test_given_warc_files_and_output_file(root: ArchiveRoot, tmp_path: Path) -> None:
+    outside = Warc(tmp_path / "elsewhere" / "x.warc.gz")
+    outside.response("http://e.org/x", PAGE)
+    target = tmp_path / "out.jsonl"
+    code, out, _ = _run(root, str(outside.path), "-o", str(target))
+    assert code == 0 and out == []
+    (line,) = target.read_text(encoding="utf-8").splitlines()
+    assert json.loads(line)["provenance"]["warc_file"] == outside.path.as_posix()
+
+
+@pytest.mark.parametrize("fmt,marker", [("text", "Raids in Ili\nURL: http://e.org/a"),
+                                        ("markdown", "# Raids in Ili")])
+def test_text_and_markdown_formats(root: ArchiveRoot, fmt: str, marker: str) -> None:
+    Warc(root.warcs / "a.warc.gz").response("http://e.org/a", PAGE)
+    result = CliRunner().invoke(cli, ["--root", str(root.path), "extract", "--format", fmt])
+    assert result.exit_code == 0
+    assert marker in result.stdout and "Paragraph 3: police" in result.stdout
+
+
+def test_html_file(tmp_path: Path) -> None:
+    page = tmp_path / "saved.html"
+    page.write_bytes(PAGE.replace(b"<head>", b"<head><link rel=canonical href='/c/1'>"))
+    result = CliRunner().invoke(cli, ["extract", "--html", str(page), "--url", "http://e.org/a"])
+    assert result.exit_code == 0, result.stderr
+    item = json.loads(result.stdout)
+    assert item["url"] == "http://e.org/c/1"
+    assert item["provenance"]["html_file"] == page.as_posix()
+    assert item["provenance"]["payload_sha256"] == _sha(page.read_bytes())
+
+
+def test_html_file_that_is_not_html_fails(tmp_path: Path) -> None:
+    page = tmp_path / "empty.html"
+    page.write_bytes(b"")
+    result = CliRunner().invoke(cli, ["extract", "--html", str(page)])
+    assert result.exit_code == 1 and "empty document" in result.stderr
+
+
+def test_usage_errors(tmp_path: Path) -> None:
+    page = tmp_path / "p.html"
+    page.write_bytes(PAGE)
+    both = CliRunner().invoke(cli, ["extract", "--html", str(page), str(page)])
+    assert both.exit_code == 2
+    url_alone = CliRunner().invoke(cli, ["--root", str(tmp_path), "extract", "--url", "http://x"])
+    assert url_alone.exit_code == 2
+
+
+def test_library_yields_problems_in_order(root: ArchiveRoot) -> None:
+    warc = Warc(root.warcs / "a.warc.gz")
+    warc.response("http://e.org/bad", b"garbage", coding="gzip")
+    warc.response("http://e.org/good", PAGE)
+    items = list(extract_warcs([warc.path], root=root))
+    assert [type(i) for i in items] == [Problem, Extracted]
+
+
+def test_capture_of_the_sample_site_then_extract(root: ArchiveRoot) -> None:
+    """Real WARCs from archiver.capture (chunked+gzip, GBK, revisits on the second run)."""
+    from archiver.capture import capture_urls
+    from archiver.demo import DemoSite, load_site
+    from archiver.settings import CaptureSettings
+
+    settings = CaptureSettings(delay=0.0, retries=0, concurrency=2)
+    pages = [p for p in load_site() if p.article is not None]
+    with DemoSite() as site:
+        urls = [site.url(p.path) for p in pages]
+        capture_urls(root, urls, settings)
+        capture_urls(root, urls, settings)
+    code, out, err = _run(root)
+    assert code == 0, err
+    by_uri: dict[str, list[dict[str, object]]] = {}
+    for item in out:
+        by_uri.setdefault(str(item["provenance"]["target_uri"]), []).append(item)  # type: ignore[index]
+    for page, url in zip(pages, urls, strict=True):
+        assert page.article is not None
+        found = by_uri[url]
+        assert len(found) == 2, f"{url}: expected a response and a revisit"
+        assert any("refers_to" in f["provenance"] for f in found)  # type: ignore[operator]
+        text = " ".join(str(found[0]["text"]).split())
+        for paragraph in page.article["expected_paragraphs"]:
+            assert " ".join(paragraph.split()) in text
+        assert found[0]["text"] == found[1]["text"]

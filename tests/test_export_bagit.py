@@ -1,0 +1,84 @@
+"""archiver export bagit: a BagIt 1.0 bag that the Library of Congress's bagit-python accepts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import bagit
+import pytest
+from click.testing import CliRunner
+from fixity_archive import build_archive, copy_archive, flip_byte, warcs
+
+from archiver import ArchiveRoot, VerifyError
+from archiver.cli import cli
+from archiver.demo import DemoSite
+from archiver.export import export_bagit
+from archiver.verify import verify
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory, demo_site: DemoSite) -> Path:
+    return build_archive(tmp_path_factory.mktemp("pristine") / "archive", demo_site)
+
+
+@pytest.fixture
+def root(pristine: Path, tmp_path: Path) -> ArchiveRoot:
+    return copy_archive(pristine, tmp_path / "archive")
+
+
+def test_bagit_python_validates_the_exported_bag(root: ArchiveRoot, tmp_path: Path) -> None:
+    dest = tmp_path / "bag"
+    result = CliRunner().invoke(cli, ["--root", str(root.path), "export", "bagit", str(dest)])
+    assert result.exit_code == 0, result.output
+
+    bag = bagit.Bag(str(dest))
+    bag.validate(processes=2)  # raises BagValidationError on any problem
+    payload = sorted(p.relative_to(dest).as_posix() for p in (dest / "data").rglob("*")
+                     if p.is_file())
+    assert payload == sorted(["data/manifests/events.jsonl", "data/manifests/manifest-sha256.txt",
+                              "data/manifests/records.jsonl"] + [f"data/{w}" for w in warcs(root)])
+    total = sum((dest / p).stat().st_size for p in payload)
+    assert bag.info["Payload-Oxum"] == f"{total}.{len(payload)}"
+    assert bag.version_info == (1, 0) and set(bag.algorithms) == {"sha256"}
+    for rel in warcs(root):
+        assert (dest / "data" / rel).read_bytes() == root.absolute(rel).read_bytes()
+
+
+def test_the_bagit_command_line_tool_validates_it_too(root: ArchiveRoot, tmp_path: Path) -> None:
+    dest = tmp_path / "bag"
+    export_bagit(root, dest)
+    tool = shutil.which("bagit.py")
+    command = [tool] if tool else [sys.executable, "-m", "bagit"]
+    result = subprocess.run([*command, "--validate", "--processes", "2", str(dest)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "is valid" in result.stderr
+
+
+def test_export_refuses_damaged_evidence_and_leaves_nothing(root: ArchiveRoot,
+                                                            tmp_path: Path) -> None:
+    first = warcs(root)[0]
+    flip_byte(root.absolute(first), 100)
+    with pytest.raises(VerifyError, match="does not match the manifest"):
+        export_bagit(root, tmp_path / "bag")
+    assert list(tmp_path.iterdir()) == [root.path]
+
+
+def test_export_refuses_an_existing_destination(root: ArchiveRoot, tmp_path: Path) -> None:
+    (tmp_path / "bag").mkdir()
+    result = CliRunner().invoke(cli, ["--root", str(root.path), "export", "bagit",
+                                      str(tmp_path / "bag")])
+    assert result.exit_code == 2
+    assert "already exists" in result.output
+
+
+def test_export_is_recorded_as_a_replication_event(root: ArchiveRoot, tmp_path: Path) -> None:
+    report = export_bagit(root, tmp_path / "bag")
+    last = json.loads((root.manifests / "events.jsonl").read_bytes().splitlines()[-1])
+    assert (last["type"], last["object"]) == ("replication", str(tmp_path / "bag"))
+    assert last["counts"] == {"files": report.files, "bytes": report.bytes}
+    assert verify(root, jobs=1).passed

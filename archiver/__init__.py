@@ -23,7 +23,12 @@ from .errors import (
     VerifyError,
     WarcError,
 )
+from .events import check_history
+from .export import export_bagit
+from .manifest import rebuild_manifest, record_ingest
+from .problem import Problem, VerifyReport
 from .root import ArchiveRoot
+from .verify import verify as verify_archive  # the name `verify` stays the module's
 from .version import __version__
 
 __all__ = [
@@ -39,8 +44,15 @@ __all__ = [
     "InvalidURLError",
     "LockError",
     "ManifestError",
+    "Problem",
     "VerifyError",
+    "VerifyReport",
     "WarcError",
     "__version__",
+    "check_history",
+    "export_bagit",
     "extract_article",
+    "rebuild_manifest",
+    "record_ingest",
+    "verify_archive",
 ]

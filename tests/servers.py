@@ -163,6 +163,18 @@ class _RouteHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     owner: HTTPTestServer
 
+    # Track open connections so stop() can end idle keep-alive ones at once.
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, addr = super().get_request()
+        with self.owner._lock:
+            self.owner._conns.add(sock)
+        return sock, addr
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.owner._lock:
+            self.owner._conns.discard(request)
+        super().shutdown_request(request)
+
 
 class HTTPTestServer(_Lifecycle):
     """A threaded HTTP server on ``host`` with programmable routes.
@@ -177,6 +189,7 @@ class HTTPTestServer(_Lifecycle):
         self._hits: dict[str, int] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._conns: set[socket.socket] = set()
         self._server: _RouteHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -195,6 +208,10 @@ class HTTPTestServer(_Lifecycle):
         if server is not None:
             server.shutdown()
             server.server_close()
+        with self._lock:  # wake handlers waiting on idle keep-alive connections
+            for sock in self._conns:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
         if self._thread is not None:
             self._thread.join(STOP_JOIN)
 

@@ -113,6 +113,20 @@ def test_stop_does_not_wait_for_a_delayed_response() -> None:
         assert time.monotonic() - started < 2
 
 
+def test_stop_ends_idle_keep_alive_connections() -> None:
+    server = HTTPTestServer().start()
+    server.route("/", "x")
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        reply = b""
+        while not reply.endswith(b"\r\n\r\nx"):
+            reply += sock.recv(65536)
+        started = time.monotonic()
+        server.stop()
+        assert sock.recv(65536) == b""  # EOF at once, not after the idle timeout
+        assert time.monotonic() - started < 1
+
+
 # ------------------------------------------------------------------ raw server
 
 

@@ -119,8 +119,9 @@ def test_stop_ends_idle_keep_alive_connections() -> None:
     with socket.create_connection((server.host, server.port), timeout=5) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
         reply = b""
-        while not reply.endswith(b"\r\n\r\nx"):
-            reply += sock.recv(65536)
+        while not reply.endswith(b"\r\n\r\nx") and (data := sock.recv(65536)):
+            reply += data
+        assert reply.endswith(b"\r\n\r\nx")
         started = time.monotonic()
         server.stop()
         assert sock.recv(65536) == b""  # EOF at once, not after the idle timeout

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -52,6 +53,17 @@ def batched(items: Iterable[T], size: Callable[[T], int]) -> Iterator[list[T]]:
         yield batch
 
 
+def _start_method() -> str:
+    # fork starts workers at once with everything imported (the CLI's own
+    # imports take longer than hashing a gigabyte); but forking a process that
+    # has other threads (a test's HTTP server) can copy a held lock, so then
+    # workers come from a clean forkserver instead.
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
 def imap_ordered(fn: Callable[[T], R], tasks: Iterable[T], jobs: int) -> Iterator[R]:
     """``map(fn, tasks)`` over ``jobs`` processes, in order, with a bounded window.
 
@@ -61,9 +73,7 @@ def imap_ordered(fn: Callable[[T], R], tasks: Iterable[T], jobs: int) -> Iterato
     if jobs <= 1:
         yield from map(fn, tasks)
         return
-    # forkserver: workers start from a clean process, never a fork of one
-    # that has threads (a test's HTTP server, a progress bar) holding locks.
-    context = multiprocessing.get_context("forkserver")
+    context = multiprocessing.get_context(_start_method())
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         pending: deque[Future[R]] = deque()
         try:

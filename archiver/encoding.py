@@ -35,6 +35,11 @@ _META_CHARSET = re.compile(
 # Labels that mean "a subset of GB18030": decode with the superset.
 _GB = {"gb2312", "gbk", "cp936", "ms936", "x-gbk", "gb_2312-80", "euc-cn", "csgb2312", "chinese"}
 # WHATWG: Latin-1 and ASCII labels mean windows-1252 on the web.
+_MULTI_BYTE = {
+    "gb18030", "gbk", "gb2312", "big5", "big5hkscs", "cp950", "shift_jis", "cp932", "euc_jp",
+    "euc_jis_2004", "iso2022_jp", "euc_kr", "cp949", "johab", "hz", "utf-8", "utf-16",
+    "utf-32", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be", "iso2022_kr",
+}
 _WIN1252 = {"latin-1", "latin1", "iso-8859-1", "iso8859-1", "ascii", "us-ascii", "l1"}
 
 
@@ -85,7 +90,26 @@ def detect(data: bytes) -> str:
 
     best = from_bytes(sample).best()
     guess = normalize_encoding(best.encoding) if best is not None else None
+    if guess is None or _single_byte(guess):
+        # Detectors often call short GBK pages a Cyrillic or Latin code page;
+        # Western text never survives a GB18030 decode with only a stray
+        # bad byte or two.
+        text = sample.decode("gb18030", errors="replace")
+        if text.count("\ufffd") <= max(2, len(text) // 5000):
+            return "gb18030"
     return guess or "utf-8"
+
+
+def _single_byte(codec: str) -> bool:
+    return codecs.lookup(codec).name not in _MULTI_BYTE
+
+
+def _valid_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def decode_html(data: bytes, encoding: str | None = None) -> tuple[str, str]:
@@ -94,10 +118,14 @@ def decode_html(data: bytes, encoding: str | None = None) -> tuple[str, str]:
     ``encoding`` is the charset of the HTTP ``Content-Type`` header, if any.
     """
     bom = sniff_bom(data)
-    codec = normalize_encoding(encoding) or bom or sniff_meta(data) or detect(data)
+    meta = sniff_meta(data)
+    codec = normalize_encoding(encoding) or bom or meta or detect(data)
     if codec == "utf-8" and data.startswith(codecs.BOM_UTF8):
         codec = "utf-8-sig"
     text = data.decode(codec, errors="replace")
+    if codec == meta and "\ufffd" in text and meta != "utf-8" and _valid_utf8(data):
+        # A page re-saved as UTF-8 keeps its old <meta>; the bytes say otherwise.
+        return data.decode("utf-8"), "utf-8"
     if bom is None and codec.startswith("utf-8") and _mostly_invalid(text):
         # Declared UTF-8 but plainly not: a mislabelled legacy page.
         codec = detect(data)

@@ -102,3 +102,24 @@ def test_latin_words_keep_their_spaces() -> None:
     html = ("<html><body><article><p>Police in <b>Dorbiljin</b>\n county have swooped "
             "on an estimated 500 traders, sources said.</p>" * 5 + "</article></body></html>")
     assert "Police in Dorbiljin county have swooped" in extract_article(html).text
+
+
+def test_page_resaved_as_utf8_with_an_old_gbk_meta_is_read_as_utf8() -> None:
+    data = _page(ZH, '<meta charset="gb2312">').encode("utf-8")
+    text, codec = decode_html(data)
+    assert codec == "utf-8" and ZH in text
+
+
+def test_short_undeclared_gbk_page_that_detectors_call_cyrillic() -> None:
+    data = ("<html><body><p>" + ZH_GBK_ONLY + "</p></body></html>").encode("gbk")
+    _, codec = decode_html(data)
+    assert codec == "gb18030"
+
+
+@pytest.mark.parametrize("text,codec", [
+    ("Привет, как дела? Это тест кириллицы в кодировке. " * 20, "cp1251"),
+    ("Grüße aus München, schön daß Sie da sind. " * 20, "cp1252"),
+])
+def test_undeclared_western_pages_are_not_taken_for_gbk(text: str, codec: str) -> None:
+    decoded, used = decode_html(f"<html><body><p>{text}</p></body></html>".encode(codec))
+    assert used != "gb18030" and text in decoded

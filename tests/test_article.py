@@ -1,0 +1,147 @@
+"""extract_article: the Article type, text structure and metadata sources."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+import archiver
+from archiver import Article, extract_article
+
+PROSE = ("Police in the county detained hundreds of traders this month, sources said, "
+         "freezing their bank accounts and assets pending investigation. ")
+
+
+def _page(body: str, head: str = "") -> str:
+    nav = "".join(f"<li><a href='/s{i}'>Section {i}</a></li>" for i in range(12))
+    return (f"<html><head>{head}</head><body><header><nav><ul>{nav}</ul></nav></header>"
+            f"<main>{body}</main><footer><p>Copyright 2024 Example News. All rights "
+            f"reserved.</p></footer></body></html>")
+
+
+def test_public_api() -> None:
+    assert {"Article", "extract_article"} <= set(archiver.__all__)
+
+
+def test_article_is_frozen_and_serialises() -> None:
+    article = extract_article(_page(f"<p>{PROSE}</p>" * 3), "http://e.org/a")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        article.text = "changed"  # type: ignore[misc]
+    as_dict = article.to_dict()
+    assert set(as_dict) == {"title", "text", "author", "published", "language", "url",
+                            "site_name", "description"}
+    assert Article(**as_dict) == article
+    json.dumps(as_dict)
+
+
+def test_headings_lists_and_quotes_are_their_own_paragraphs() -> None:
+    body = (f"<article><p>{PROSE}</p><h2>What happened next</h2><p>{PROSE}</p>"
+            f"<ul><li>First witness statement.</li><li>Second witness statement.</li></ul>"
+            f"<blockquote>They took him away at night.</blockquote><p>{PROSE}</p></article>")
+    paragraphs = extract_article(_page(body)).text.split("\n\n")
+    for expected in ["What happened next", "First witness statement.",
+                     "Second witness statement.", "They took him away at night."]:
+        assert expected in paragraphs
+    assert "Section 3" not in paragraphs and not any("Copyright" in p for p in paragraphs)
+
+
+def test_line_breaks_and_double_breaks() -> None:
+    body = f"<article><p>{PROSE}<br>Second line.<br><br>New paragraph. {PROSE}</p></article>"
+    text = extract_article(_page(body)).text
+    assert f"{PROSE.strip()}\nSecond line.\n\nNew paragraph." in text
+
+
+def test_preformatted_text_keeps_its_layout() -> None:
+    body = f"<article><p>{PROSE}</p><pre>a  =  1\n    b = 2</pre><p>{PROSE}</p></article>"
+    assert "a  =  1\n    b = 2" in extract_article(_page(body)).text
+
+
+def test_hidden_and_script_content_is_dropped() -> None:
+    body = (f"<article><p>{PROSE}</p><p style='display:none'>Hidden teaser</p>"
+            f"<script>var tracking = 1;</script><p hidden>Also hidden</p><p>{PROSE}</p></article>")
+    text = extract_article(_page(body)).text
+    assert "Hidden" not in text and "tracking" not in text and "Also hidden" not in text
+
+
+def test_share_related_and_comment_blocks_are_dropped() -> None:
+    body = (f"<article><p>{PROSE}</p><p>{PROSE}</p>"
+            "<div class='share-buttons'><a href='#'>Facebook</a> <a href='#'>Twitter</a></div>"
+            "<div class='related-stories'><h3>Related Stories</h3><a href='/x'>Another story "
+            "about the region that is long enough to look like text</a></div>"
+            "<div id='comments'><p>Add your comment by filling out the form below. Comments are "
+            "approved by a moderator, please be respectful of others.</p></div></article>")
+    text = extract_article(_page(body)).text
+    assert PROSE.strip() in text
+    for junk in ["Facebook", "Related Stories", "Add your comment"]:
+        assert junk not in text
+
+
+def test_metadata_from_json_ld() -> None:
+    ld = {"@context": "https://schema.org", "@graph": [{"@type": "WebSite", "name": "Site"}, {
+        "@type": "NewsArticle", "headline": "Raids in Ili", "datePublished": "2017-11-13T08:00:00Z",
+        "author": [{"@type": "Person", "name": "Qiao Long"}], "inLanguage": "en",
+        "publisher": {"@type": "Organization", "name": "Radio Free Asia"}}]}
+    head = f"<script type='application/ld+json'>{json.dumps(ld)}</script><title>x | y</title>"
+    article = extract_article(_page(f"<p>{PROSE}</p>" * 3, head), "http://e.org/a?utm=1")
+    assert article.title == "Raids in Ili"
+    assert article.author == "Qiao Long"
+    assert article.published == "2017-11-13T08:00:00Z"
+    assert article.language == "en"
+    assert article.site_name == "Radio Free Asia"
+
+
+def test_metadata_from_meta_tags_and_canonical() -> None:
+    head = ("<meta property='og:title' content='OG title'>"
+            "<meta property='og:site_name' content='Example News'>"
+            "<meta name='author' content='By Jane Doe'>"
+            "<meta property='article:published_time' content='2018-09-28T10:00:00+08:00'>"
+            "<meta name='description' content='A summary.'>"
+            "<link rel='canonical' href='/news/raids'>")
+    article = extract_article(_page(f"<p>{PROSE}</p>" * 3, head), "http://e.org/a?utm=1")
+    assert (article.title, article.site_name, article.author) == (
+        "OG title", "Example News", "Jane Doe")
+    assert article.published == "2018-09-28T10:00:00+08:00"
+    assert article.description == "A summary."
+    assert article.url == "http://e.org/news/raids"
+
+
+def test_title_without_site_suffix_and_url_without_canonical() -> None:
+    head = "<title>Mass arrests continue as group releases statistics | ChinaAid</title>"
+    article = extract_article(_page(f"<p>{PROSE}</p>" * 3, head), "http://e.org/a")
+    assert article.title == "Mass arrests continue as group releases statistics"
+    assert article.url == "http://e.org/a"
+
+
+@pytest.mark.parametrize("printed,iso", [
+    ("发布时间：2005-5-7 21:23:57 来源：新华社", "2005-05-07T21:23:57"),
+    ("2018年9月28日", "2018-09-28"),
+    ("Published September 28, 2018", "2018-09-28"),
+])
+def test_date_printed_above_the_article(printed: str, iso: str) -> None:
+    body = f"<h1>标题</h1><div class='info'>{printed}</div><div><p>{PROSE}</p><p>{PROSE}</p></div>"
+    assert extract_article(_page(body)).published == iso
+
+
+def test_chinese_byline_and_language() -> None:
+    zh = "新疆当局本月拘押了数百名哈萨克族商人，冻结了他们的银行账户和资产，等待调查。"
+    body = f"<div class='info'>作者：尹娟</div><div><p>{zh * 3}</p><p>{zh * 3}</p></div>"
+    article = extract_article(_page(body))
+    assert article.author == "尹娟"
+    assert article.language == "zh"
+
+
+def test_json_ld_article_body_rescues_a_wrong_pick() -> None:
+    story = " ".join(f"Sentence {i} of the real story, with details." for i in range(40))
+    ld = {"@type": "NewsArticle", "headline": "H", "articleBody": story}
+    decoy = f"<div class='teasers'><p>{PROSE * 4}</p></div>"
+    head = f"<script type='application/ld+json'>{json.dumps(ld)}</script>"
+    article = extract_article(_page(decoy, head))
+    assert "Sentence 39 of the real story" in article.text
+
+
+def test_title_heading_is_not_repeated_in_the_text() -> None:
+    head = "<meta property='og:title' content='Raids in Ili'>"
+    body = f"<article><h1>Raids in Ili</h1><p>{PROSE}</p><p>{PROSE}</p></article>"
+    assert not extract_article(_page(body, head)).text.startswith("Raids in Ili")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -131,10 +132,13 @@ def _run_capture(obj: Context, urls: list[str], settings: CaptureSettings,
     if not urls:
         raise click.UsageError("no URLs given: pass URLs, -i FILE or --retry-failed")
     show = not obj.quiet and sys.stderr.isatty()
-    bar = tqdm(total=len(urls), unit="url", disable=not show, file=sys.stderr)
+    # A terminal that reports its size as 0x0 (a fresh pty) would hide the bar.
+    size = shutil.get_terminal_size()
+    bar = tqdm(total=len(urls), unit="url", disable=not show, file=sys.stderr,
+               ncols=size.columns or 80, nrows=size.lines or 24)
 
     def on_result(capture: Capture) -> None:
-        if capture.outcome == "failed":
+        if show and capture.outcome == "failed":
             bar.write(f"FAILED {capture.error}", file=sys.stderr)
         bar.update(1)
 

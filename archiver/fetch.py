@@ -27,6 +27,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3.exceptions
+from requests.cookies import extract_cookies_to_jar
 
 from .errors import FetchError, InvalidURLError
 from .settings import CaptureSettings
@@ -241,13 +242,15 @@ class Fetcher:
         date = datetime.now(UTC)
         t0 = time.monotonic()
         try:
-            resp = session.get(
-                url, stream=True, allow_redirects=False, timeout=(s.connect_timeout, s.read_timeout)
-            )
+            # Through the adapter, not Session.send: the session would read a
+            # redirect's whole body into memory before we see it (no size cap).
+            prepared = session.prepare_request(requests.Request("GET", url))
+            resp = adapter.send(prepared, stream=True,
+                                timeout=(s.connect_timeout, s.read_timeout))
+            extract_cookies_to_jar(session.cookies, prepared, resp.raw)  # type: ignore[no-untyped-call]
         except Exception as exc:
             exchange.close()
             raise classify(url, exc, exchange) from exc
-        exchange.mark_head_end()
         ttfb = time.monotonic() - t0
         try:
             truncated = self._read_body(resp, exchange)

@@ -78,6 +78,8 @@ class Exchange:
 
     def mark_head_end(self) -> None:
         """Everything consumed so far is the response head; what follows is body."""
+        if self._in_body:
+            return
         self.response_head = bytes(self._head)
         self._head.clear()
         self._in_body = True
@@ -197,6 +199,12 @@ class RecordingMixin:
         self.exchange = exchange
         exchange.peer_ip = self.peer_ip
 
+    def _head_done(self) -> None:
+        # http.client has parsed the status line and headers and read no body
+        # yet: everything consumed so far is the head.
+        if self.exchange is not None:
+            self.exchange.mark_head_end()
+
     def _record_sent(self, data: Any) -> None:
         if self.exchange is None:
             return
@@ -213,6 +221,11 @@ class RecordingHTTPConnection(RecordingMixin, HTTPConnection):
         super().connect()
         self._wrap_socket()
 
+    def getresponse(self) -> Any:
+        response = super().getresponse()
+        self._head_done()
+        return response
+
     def send(self, data: Any) -> None:
         self._record_sent(data)
         super().send(data)
@@ -224,6 +237,11 @@ class RecordingHTTPSConnection(RecordingMixin, HTTPSConnection):
     def connect(self) -> None:
         super().connect()
         self._wrap_socket()
+
+    def getresponse(self) -> Any:
+        response = super().getresponse()
+        self._head_done()
+        return response
 
     def send(self, data: Any) -> None:
         self._record_sent(data)

@@ -1,0 +1,131 @@
+"""Crash safety: kill -9 in the middle of a capture run, torn records, the writer lock."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from servers import HTTPTestServer, Response
+from warcassert import read_warc, warcs_in
+
+from archiver import ArchiveRoot
+from archiver.warc import recover_open_files
+
+
+def archiver(root: Path, *args: str, **kw: object) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "archiver", "--root", str(root), *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw,  # type: ignore[call-overload]
+    )
+
+
+def catalog_rows(root: Path) -> list[tuple[str, str, int]]:
+    with sqlite3.connect(root / "manifests" / "catalog.sqlite") as db:
+        return db.execute("SELECT outcome, warc, offset FROM captures ORDER BY id").fetchall()
+
+
+def open_files(root: Path) -> list[Path]:
+    return sorted((root / "warcs").rglob("*.warc.gz.open"))
+
+
+def test_kill_9_mid_run_loses_nothing_completed(tmp_path: Path) -> None:
+    root = tmp_path / "archive"
+    with HTTPTestServer() as web:
+        for n in range(300):
+            web.route(f"/p{n}", Response(body=f"<p>report {n}</p>".encode() * 50, delay=0.01))
+        urls = tmp_path / "urls.txt"
+        urls.write_text("".join(web.url(f"/p{n}") + "\n" for n in range(300)))
+        proc = archiver(root, "-q", "capture", "-i", str(urls), "--delay", "0")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            db = root / "manifests" / "catalog.sqlite"
+            if db.exists() and len(catalog_rows(root)) >= 20:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=10)
+        assert proc.returncode == -signal.SIGKILL
+        committed = catalog_rows(root)
+        assert 20 <= len(committed) < 300
+        (left_open,) = open_files(root)
+
+        # The next run recovers the .open file before capturing anything.
+        web.route("/after", b"<p>after the crash</p>")
+        proc = archiver(root, "capture", web.url("/after"), "--delay", "0")
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+
+    assert not open_files(root)
+    closed = left_open.with_name(left_open.name.removesuffix(".open"))
+    recs = read_warc(closed)  # every digest proven by the test's own sha256
+    offsets = {r.offset for r in recs}
+    for outcome, warc, offset in committed:  # every capture the catalog saw is intact
+        assert outcome == "captured" and warc == ArchiveRoot(root).relative(closed)
+        assert offset in offsets
+    responses = [r for r in recs if r.type == "response"]
+    assert len(responses) >= len(committed)
+    # The recovered captures are back in the catalog, and the file in the manifest.
+    assert len(catalog_rows(root)) >= len(responses) + 1
+    manifest = (root / "manifests" / "manifest-sha256.txt").read_text()
+    assert ArchiveRoot(root).relative(closed) in manifest
+    check = subprocess.run(["sha256sum", "-c", "manifests/manifest-sha256.txt"], cwd=root,
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_partial_trailing_record_is_cut_at_the_last_complete_member(
+    tmp_path: Path
+) -> None:
+    root = tmp_path / "archive"
+    with HTTPTestServer() as web:
+        web.route("/a", b"<p>a</p>")
+        web.route("/b", b"<p>b</p>")
+        proc = archiver(root, "capture", web.url("/a"), web.url("/b"), "--delay", "0")
+        proc.communicate(timeout=60)
+    (warc,) = warcs_in(root)
+    good = warc.read_bytes()
+    torn = warc.with_name(warc.name + ".open")
+    member = gzip.compress(b"WARC/1.1\r\nWARC-Type: response\r\n" + b"x" * 5000)
+    torn.write_bytes(good + member[: len(member) // 2])  # a record torn by a crash
+    warc.unlink()
+
+    closed = recover_open_files(ArchiveRoot(root))
+
+    assert closed == [warc]
+    assert warc.read_bytes() == good
+    assert [r.type for r in read_warc(warc)].count("response") == 2
+
+
+def test_open_file_with_no_complete_record_is_removed(tmp_path: Path) -> None:
+    root = ArchiveRoot(tmp_path)
+    root.ensure()
+    stub = root.warcs / "2026" / "archiver-x-00001-host.warc.gz.open"
+    stub.parent.mkdir(parents=True)
+    stub.write_bytes(gzip.compress(b"WARC/1.1\r\n" * 100)[:20])
+    assert recover_open_files(root) == []
+    assert not stub.exists()
+
+
+def test_second_run_refuses_with_no_wait_and_waits_otherwise(tmp_path: Path) -> None:
+    root = ArchiveRoot(tmp_path)
+    with HTTPTestServer() as web:
+        web.route("/x", b"<p>x</p>")
+        with root.writer_lock():
+            proc = archiver(tmp_path, "capture", "--no-wait", web.url("/x"))
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode == 2
+            assert "another archiver run" in err and "manifests/.lock" in err
+            assert f"pid {os.getpid()}" in err and len(err.strip().splitlines()) == 1
+
+            waiting = archiver(tmp_path, "capture", web.url("/x"), "--delay", "0")
+            time.sleep(1.5)
+            assert waiting.poll() is None  # still waiting for the lock
+        _, err = waiting.communicate(timeout=60)
+        assert waiting.returncode == 0, err
+        assert web.hits("/x") == 1

@@ -76,7 +76,7 @@ def extract_article(
     container, start, end = choose_content(page)
     blocks = _crosscheck(page, container, (start, end), ld)
     body = _finish(blocks, page, ld)
-    before = _text_before(page, container)
+    before = _text_before(page, container, start)
     meta = read_metadata(page, ld, url, before, body)
     return Article(
         title=meta.title, text=body, author=meta.author, published=meta.published,
@@ -179,11 +179,17 @@ def _finish(blocks: list[Block], page: Page, ld: JsonLd) -> str:
     return "\n\n".join(text for _, text in blocks)
 
 
-def _text_before(page: Page, container: Node) -> str:
-    """Up to 3,000 characters of page text preceding the chosen content."""
+def _text_before(page: Page, container: Node, start: int) -> str:
+    """Up to 3,000 characters of page text preceding the article, in document order."""
+    target = container.children[start] if start < len(container.children) else container
     parts: list[str] = []
-    for node in page.nodes:
-        if node is container:
+    stack: list[Node | str] = [page.root]
+    while stack:
+        item = stack.pop()
+        if item is target:
             break
-        parts.extend(c for c in node.children if isinstance(c, str))
-    return " ".join(" ".join(parts)[-6000:].split())[-3000:]
+        if isinstance(item, str):
+            parts.append(item)
+        else:
+            stack.extend(reversed(item.children))
+    return " ".join(" ".join(parts[-400:]).split())[-3000:]

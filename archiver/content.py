@@ -57,12 +57,17 @@ def _cue(node: Node) -> int:
         return 1
     if node.tag in _NEGATIVE_TAGS or node.attr("role").lower() in _NEGATIVE_ROLES:
         return -1
-    names = f"{node.attr('class')} {node.attr('id')}".strip()
+    names = f"{node.attr('class')} {_id_cue(node.attr('id'))}".strip()
     if not names:
         return 0
     if _NEGATIVE.search(names):
         return 0 if _POSITIVE.search(names) and not _strongly_negative(names) else -1
     return 1 if _POSITIVE.search(names) else 0
+
+
+def _id_cue(ident: str) -> str:
+    """An id as a cue, unless it is a slug of a heading ("sharing-with-a-…")."""
+    return "" if ident.count("-") + ident.count("_") >= 3 else ident
 
 
 def _strongly_negative(names: str) -> bool:

@@ -288,7 +288,5 @@ def test_sample_is_seeded_and_takes_at_least_its_share_of_bytes(root: ArchiveRoo
     assert a.mode == "sample" and a.seed == 1
 
 
-@pytest.mark.xfail(strict=True, reason="capture bug: the 301 response's WARC-Payload-Digest is "
-                   "sha256('') though its block carries the redirect body; remove when fixed")
 def test_every_record_of_a_pristine_capture_passes_its_own_digests(root: ArchiveRoot) -> None:
     assert check(root, records=True) == []

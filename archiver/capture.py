@@ -20,8 +20,10 @@ from __future__ import annotations
 import errno
 import hashlib
 import logging
+import queue
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -30,6 +32,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .catalog import Capture, Catalog, PayloadRef
+from .digest import WarcScan
 from .errors import ArchiverError, CaptureError, FetchError, InvalidURLError, WarcError
 from .fetch import Fetcher, FetchResult, Hop, validate_url
 from .outcome import outcome_record
@@ -40,13 +43,13 @@ from .warc import (
     EMPTY_SHA256,
     REVISIT_PROFILE,
     OpenRecord,
-    WarcWriter,
     WrittenRecord,
     build_record,
     recover_open_files,
     sha256_label,
     warc_date,
 )
+from .writer import EncodedCapture, WarcWriter
 
 __all__ = ["CaptureReport", "capture_urls"]
 
@@ -115,21 +118,41 @@ def capture_urls(
                 run.capture_all(list(urls))
             finally:
                 report.closed_warcs = run.close()
-                _record_fixity(root, report.recovered_warcs + report.closed_warcs)
+                _record_fixity(root, report.recovered_warcs + report.closed_warcs,
+                               run.writer.scans)
         finally:
             catalog.close()
     report.seconds = time.monotonic() - t0
     return report
 
 
-def _record_fixity(root: ArchiveRoot, closed: Sequence[Path]) -> None:
+def _record_fixity(root: ArchiveRoot, closed: Sequence[Path],
+                   scans: Mapping[Path, WarcScan]) -> None:
     from .manifest import record_ingest  # the fixity side; imported late to keep layers apart
 
-    record_ingest(root, closed)
+    record_ingest(root, closed, scans=scans)
+
+
+@dataclass
+class _Job:
+    """A fetched capture, its records encoded, waiting for the committer."""
+
+    result: FetchResult
+    capture: Capture
+    encoded: EncodedCapture
+    has_response: bool
+    payloads: list[tuple[str, PayloadRef]]
 
 
 class _Run:
-    """One capture run's shared state: writer, fetcher, catalog, report."""
+    """One capture run: fetch workers feed a single committer thread.
+
+    Workers fetch, build the records and compress them (in parallel, since
+    zlib and hashlib release the GIL). The committer appends what is ready,
+    fsyncs once for the whole batch (group commit), and only then records
+    each capture in the catalog and reports it: nothing is reported that is
+    not durable, and the fetch of the next page overlaps the fsync.
+    """
 
     def __init__(
         self,
@@ -152,6 +175,9 @@ class _Run:
             operator=settings.operator,
             user_agent=settings.user_agent,
         )
+        self.queue: queue.Queue[_Job | None] = queue.Queue(maxsize=2 * settings.concurrency + 2)
+        self._pending: dict[str, PayloadRef] = {}  # payloads queued but not yet catalogued
+        self._lock = threading.Lock()
 
     def close(self) -> list[Path]:
         self.fetcher.close()
@@ -169,72 +195,65 @@ class _Run:
             by_host.setdefault(host, []).append(url)
         if not by_host:
             return
-        workers = min(self.settings.concurrency, len(by_host))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="capture") as pool:
-            for done in [pool.submit(self._host_worker, u) for u in by_host.values()]:
-                done.result()
+        committer = threading.Thread(target=self._commit_loop, name="capture-commit")
+        committer.start()
+        try:
+            workers = min(self.settings.concurrency, len(by_host))
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="capture") as pool:
+                for done in [pool.submit(self._host_worker, u) for u in by_host.values()]:
+                    done.result()
+        finally:
+            self.queue.put(None)
+            committer.join()
+
+    # -- workers -------------------------------------------------------------
 
     def _host_worker(self, urls: list[str]) -> None:
         for url in urls:
             try:
-                self._finish(self._capture_one(url), record=False)
+                self._capture_one(url)
             except Exception as exc:  # one bad URL must never stop the batch
                 log.exception("%s: unexpected error", url)
                 err = CaptureError(url, f"internal error: {type(exc).__name__}: {exc}")
                 self._finish(_failed(url, err), record=True)
 
-    def _finish(self, capture: Capture, *, record: bool) -> None:
-        if record:
-            try:
-                self.catalog.add(capture)
-            except ArchiverError as exc:
-                log.error("%s", exc)
-        self.report.add(capture)
-        if capture.outcome == "failed":
-            log.warning("%s", capture.error)
-        else:
-            log.info("%s: %s -> %s@%s", capture.url, capture.outcome, capture.warc,
-                     capture.offset)
-        if self.on_result is not None:
-            self.on_result(capture)
-
-    def _capture_one(self, url: str) -> Capture:
+    def _capture_one(self, url: str) -> None:
         result = self.fetcher.fetch(url)
         try:
-            return self._archive(result)
-        finally:
+            job = self._prepare(result)
+        except BaseException:
             result.close()
+            raise
+        self.queue.put(job)  # the committer closes the result
 
-    def _archive(self, result: FetchResult) -> Capture:
+    def _prepare(self, result: FetchResult) -> _Job:
         records: list[OpenRecord] = []
-        new_payloads: list[tuple[str, PayloadRef, str]] = []
+        payloads: list[tuple[str, PayloadRef]] = []
         final_kind: str | None = None
         for hop in result.hops:
             response, kind, ref = self._response_record(hop)
             records += [_request_record(hop, response.record_id), response]
             final_kind = kind
             if ref is not None:
-                new_payloads.append((hop.payload_sha256.hex(), ref, response.record_id))
+                payloads.append((hop.payload_sha256.hex(), ref))
         capture = _describe(result, final_kind)
         final_id = records[-1].record_id if records else None
         records.append(outcome_record(result, capture, final_id))
-        try:
-            written = self.writer.write_capture(records)
-        except WarcError as exc:
-            return self._write_failed(result, exc)
-        capture = _locate(capture, written[-2] if final_id else None, written[-1])
-        refs = [(sha, ref) for sha, ref, _ in new_payloads]
-        self.catalog.add(capture, refs)
-        return capture
+        return _Job(result, capture, self.writer.encode(records), bool(final_id), payloads)
+
+    def _original(self, sha: str) -> PayloadRef | None:
+        with self._lock:
+            ref = self._pending.get(sha)
+        return ref or self.catalog.payload(sha)
 
     def _response_record(self, hop: Hop) -> tuple[OpenRecord, str, PayloadRef | None]:
         """The response (or revisit) record for a hop, and the payload it newly stores."""
         ex = hop.exchange
         date = warc_date(hop.date)
-        base = [("WARC-IP-Address", ex.peer_ip or "")] if ex.peer_ip else []
+        base = [("WARC-IP-Address", ex.peer_ip)] if ex.peer_ip else []
         digest_label = sha256_label(hop.payload_sha256)
         dedupable = self.settings.dedup and hop.payload_size > 0 and hop.truncated is None
-        original = self.catalog.payload(hop.payload_sha256.hex()) if dedupable else None
+        original = self._original(hop.payload_sha256.hex()) if dedupable else None
         if original is not None:
             rec = build_record(
                 hop.url, "revisit", date=date,
@@ -255,21 +274,86 @@ class _Run:
             payload=ex.body, length=ex.body_size, http_head=ex.response_head,
             payload_digest=digest_label, headers=base,
         )
-        ref = PayloadRef(rec.record_id, hop.url, date) if dedupable else None
+        if not dedupable:
+            return rec, "response", None
+        ref = PayloadRef(rec.record_id, hop.url, date)
+        with self._lock:
+            self._pending.setdefault(hop.payload_sha256.hex(), ref)
         return rec, "response", ref
 
-    def _write_failed(self, result: FetchResult, exc: WarcError) -> Capture:
-        cause = exc.__cause__
-        full = isinstance(cause, OSError) and cause.errno in DISK_FULL
-        reason = "disk-full" if full else "io"
-        hint = "; free space and run `archiver capture --retry-failed`" if full else ""
-        err = FetchError(result.url, reason, f"not archived: {exc}{hint}")
-        capture = _failed(result.url, err, started=result.started)
+    # -- the committer -------------------------------------------------------
+
+    def _commit_loop(self) -> None:
+        done = False
+        while not done:
+            batch: list[_Job] = []
+            job = self.queue.get()
+            while job is not None:
+                batch.append(job)
+                try:
+                    job = self.queue.get_nowait()
+                except queue.Empty:
+                    break
+            done = job is None
+            if batch:
+                self._commit(batch)
+
+    def _commit(self, batch: list[_Job]) -> None:
+        appended: list[tuple[_Job, list[WrittenRecord]]] = []
+        for job in batch:
+            try:
+                appended.append((job, self.writer.append(job.encoded)))
+            except WarcError as exc:
+                self._not_written(job, exc)
         try:
-            self.catalog.add(capture)
-        except ArchiverError as cat_exc:
-            log.error("%s", cat_exc)
-        return capture
+            self.writer.sync()
+        except WarcError as exc:
+            for job, _ in appended:
+                self._not_written(job, exc)
+            return
+        for job, written in appended:
+            try:
+                final = written[-2] if job.has_response else None
+                capture = _locate(job.capture, final, written[-1])
+                self._finish(capture, record=True, payloads=job.payloads)
+            finally:
+                job.result.close()
+
+    def _not_written(self, job: _Job, exc: WarcError) -> None:
+        with self._lock:
+            for sha, ref in job.payloads:
+                if self._pending.get(sha) == ref:
+                    del self._pending[sha]
+        try:
+            self._finish(_write_failed(job.result, exc), record=True)
+        finally:
+            job.result.close()
+
+    def _finish(self, capture: Capture, *, record: bool,
+                payloads: Sequence[tuple[str, PayloadRef]] = ()) -> None:
+        if record:
+            try:
+                self.catalog.add(capture, payloads)
+            except ArchiverError as exc:
+                log.error("%s", exc)
+        with self._lock:
+            self.report.add(capture)
+        if capture.outcome == "failed":
+            log.warning("%s", capture.error)
+        else:
+            log.info("%s: %s -> %s@%s", capture.url, capture.outcome, capture.warc,
+                     capture.offset)
+        if self.on_result is not None:
+            self.on_result(capture)
+
+
+def _write_failed(result: FetchResult, exc: WarcError) -> Capture:
+    cause = exc.__cause__
+    full = isinstance(cause, OSError) and cause.errno in DISK_FULL
+    reason = "disk-full" if full else "io"
+    hint = "; free space and run `archiver capture --retry-failed`" if full else ""
+    err = FetchError(result.url, reason, f"not archived: {exc}{hint}")
+    return _failed(result.url, err, started=result.started)
 
 
 def _request_record(hop: Hop, response_id: str) -> OpenRecord:

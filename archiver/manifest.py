@@ -24,7 +24,7 @@ import io
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -329,7 +329,8 @@ def _merged(old: Iterable[tuple[str, bytes]], new: Iterable[tuple[str, bytes]]
         nxt = next(new_it, None)
 
 
-def record_ingest(root: ArchiveRoot, closed_warcs: Sequence[Path]) -> None:
+def record_ingest(root: ArchiveRoot, closed_warcs: Sequence[Path], *,
+                  scans: Mapping[Path, WarcScan] | None = None) -> None:
     """Add newly closed WARCs to the manifest, the index and the history.
 
     Called by a capture run at its end. Hashes only the new files (each read
@@ -337,15 +338,22 @@ def record_ingest(root: ArchiveRoot, closed_warcs: Sequence[Path]) -> None:
     manifest and index, rewrites both atomically, and appends ``ingestion``
     and ``message digest calculation`` events. Files already listed are left
     alone, so calling it twice is harmless. Takes the (re-entrant) writer lock.
+
+    ``scans`` may give, per file, what its writer hashed while writing it
+    (:attr:`archiver.writer.WarcWriter.scans`, hash-while-copying); those
+    files are not read again. Others (a crashed run's recovered files) are.
     """
     with root.writer_lock():
         new = _new_paths(root, closed_warcs)
         if not new:
             return
-        entries = [DiskEntry(p, root.absolute(p).stat().st_size) for p in new]
-        scans = dict(_scan_all(root, entries, min(len(new), default_jobs())))
-        _write_merged(root, new, scans)
-        _ingest_events(root, new, scans)
+        known = {root.relative(p): scan for p, scan in (scans or {}).items()}
+        entries = [DiskEntry(p, root.absolute(p).stat().st_size) for p in new
+                   if p not in known]
+        found = dict(_scan_all(root, entries, max(1, min(len(entries), default_jobs()))))
+        found.update({p: known[p] for p in new if p in known})
+        _write_merged(root, new, found)
+        _ingest_events(root, new, found)
 
 
 def _write_merged(root: ArchiveRoot, new: list[str], scans: dict[str, WarcScan]) -> None:

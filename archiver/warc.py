@@ -1,17 +1,15 @@
-"""WARC/1.1 files: writing them crash-safely, recovering them after a crash, reading them.
+"""WARC/1.1 records: building them with our own digests, recovering and reading files.
 
 We use warcio's record builder, serializer and reader, but own two things:
 
 * **Digests.** warcio computes sha1, and over chunk framing. Every record we
   write carries ``WARC-Block-Digest`` (and, for HTTP messages,
-  ``WARC-Payload-Digest``) in sha256, computed by the caller while the bytes
-  crossed the wire; :class:`_Serializer` never computes a digest itself.
-* **Compression.** Each record is its own gzip member (:class:`_GzipMember`),
+  ``WARC-Payload-Digest``) in sha256, computed by the caller from the bytes
+  that crossed the wire; :class:`_Serializer` never computes a digest itself.
+* **Compression.** Each record is its own gzip member (:func:`gzip_member`),
   so a reader can seek to any record and a crash can only damage the last one.
 
-A file being written is ``warcs/YYYY/MM/DD/NAME.warc.gz.open``. After each
-capture its records are flushed and fsynced; the file is renamed to
-``NAME.warc.gz`` when closed or when it reaches ``warc_size``.
+Writing files (rotation, ``.open`` names, fsync) is :mod:`archiver.writer`.
 :func:`recover_open_files` cuts a crashed ``.open`` file back to its last
 complete gzip member and closes it, so nothing completed is lost.
 """
@@ -24,8 +22,6 @@ import hashlib
 import logging
 import os
 import re
-import socket
-import threading
 import uuid
 import zlib
 from collections.abc import Iterator, Sequence
@@ -33,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
@@ -43,16 +39,17 @@ from warcio.warcwriter import WARCWriter
 from .atomic import fsync_dir, fsync_file
 from .errors import WarcError
 from .root import ArchiveRoot
-from .version import SOFTWARE
 
 __all__ = [
     "BLOCK_SIZE",
     "REVISIT_PROFILE",
     "OpenRecord",
     "WarcEntry",
-    "WarcWriter",
     "WireHeaders",
     "WrittenRecord",
+    "build_record",
+    "close_open_file",
+    "gzip_member",
     "hex_digest",
     "iter_records",
     "recover_open_files",
@@ -119,31 +116,29 @@ class _Serializer(WARCWriter):  # type: ignore[misc]
         """Never compute digests here: every record arrives with sha256 digests set."""
 
 
+def gzip_member(out: IO[bytes], record: ArcWarcRecord, level: int) -> None:
+    """Serialize ``record`` with warcio into ``out`` as one complete gzip member."""
+    member = _GzipMember(out, level)
+    _Serializer(member).write_record(record)
+    member.finish()
+
+
 class _GzipMember:
     """A file-like that compresses what is written into one gzip member."""
 
-    def __init__(self, out: BinaryIO, level: int) -> None:
+    def __init__(self, out: IO[bytes], level: int) -> None:
         self._out = out
         self._zip = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
 
     def write(self, data: bytes) -> int:
-        _write_all(self._out, self._zip.compress(data))
+        self._out.write(self._zip.compress(data))
         return len(data)
 
     def flush(self) -> None:
         """warcio flushes after each record; the member only ends in :meth:`finish`."""
 
     def finish(self) -> None:
-        _write_all(self._out, self._zip.flush())
-
-
-def _write_all(out: BinaryIO, data: bytes) -> None:
-    # The WARC is opened unbuffered (so a failed write leaves no stale buffer
-    # to be flushed later at the wrong offset); raw writes may be partial.
-    view = memoryview(data)
-    while view:
-        n = out.write(view)
-        view = view[n or 0 :]
+        self._out.write(self._zip.flush())
 
 
 @dataclass(frozen=True)
@@ -176,9 +171,10 @@ def build_record(
     payload_digest: str | None = None,
     content_type: str = "",
     headers: Sequence[tuple[str, str]] = (),
+    record_id: str | None = None,
 ) -> OpenRecord:
     """Build one record with our own sha256 digests (see module docstring)."""
-    record_id = new_record_id()
+    record_id = record_id or new_record_id()
     fields: dict[str, str] = {"WARC-Record-ID": record_id, "WARC-Date": date}
     fields.update(headers)
     fields["WARC-Block-Digest"] = sha256_label(block_digest)
@@ -207,153 +203,12 @@ def _one_line(value: str) -> str:
     return re.sub(r"[\r\n]+", " ", value)
 
 
-class WarcWriter:
-    """Writes captures into rotating, crash-safe WARC files under ``root.warcs``.
-
-    Thread-safe: :meth:`write_capture` serializes writers and fsyncs after each
-    capture. Call :meth:`close` at the end (or use it as a context manager).
-    """
-
-    def __init__(
-        self,
-        root: ArchiveRoot,
-        *,
-        warc_size: int,
-        gzip_level: int = 6,
-        operator: str | None = None,
-        user_agent: str = "",
-        prefix: str = "archiver",
-    ) -> None:
-        self.root = root
-        self.warc_size = warc_size
-        self.gzip_level = gzip_level
-        self.operator = operator
-        self.user_agent = user_agent
-        self.prefix = prefix
-        self.hostname = _safe_host(socket.gethostname())
-        self.closed: list[Path] = []
-        self._lock = threading.Lock()
-        self._fh: BinaryIO | None = None
-        self._path: Path | None = None
-        self._warcinfo_id = ""
-        self._serial = 0
-
-    def __enter__(self) -> WarcWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def write_capture(self, records: Sequence[OpenRecord]) -> list[WrittenRecord]:
-        """Append ``records`` (one capture) and fsync; returns where each landed.
-
-        On an I/O error (a full disk) the file is cut back to where this
-        capture began, so no partial record is left, and :class:`WarcError`
-        is raised naming the file.
-        """
-        with self._lock:
-            fh, path = self._current()
-            start = fh.tell()
-            try:
-                written = [self._write_one(fh, path, rec) for rec in records]
-                fsync_file(fh)
-            except OSError as exc:
-                self._rollback(fh, path, start)
-                raise WarcError(path, f"cannot write: {exc.strerror or exc}") from exc
-            if fh.tell() >= self.warc_size:
-                self._close_current()
-            return written
-
-    def close(self) -> list[Path]:
-        """Close the current file (rename ``.open`` away); return every file closed."""
-        with self._lock:
-            self._close_current()
-            return list(self.closed)
-
-    def _write_one(self, fh: BinaryIO, path: Path, rec: OpenRecord) -> WrittenRecord:
-        offset = fh.tell()
-        rec.record.rec_headers.replace_header("WARC-Warcinfo-ID", self._warcinfo_id)
-        member = _GzipMember(fh, self.gzip_level)
-        _Serializer(member).write_record(rec.record)
-        member.finish()
-        final = self.root.relative(path.with_name(path.name.removesuffix(OPEN_SUFFIX)))
-        return WrittenRecord(rec.record_id, final, offset, fh.tell() - offset)
-
-    def _rollback(self, fh: BinaryIO, path: Path, start: int) -> None:
-        try:
-            os.truncate(path, start)
-            fh.seek(start)
-        except OSError:
-            log.exception("%s: could not cut back to offset %d", path, start)
-
-    def _current(self) -> tuple[BinaryIO, Path]:
-        if self._fh is None or self._path is None:
-            self._open_new()
-        assert self._fh is not None and self._path is not None
-        return self._fh, self._path
-
-    def _open_new(self) -> None:
-        now = datetime.now(UTC)
-        self._serial += 1
-        folder = self.root.warcs / now.strftime("%Y/%m/%d")
-        folder.mkdir(parents=True, exist_ok=True)
-        stamp = now.strftime("%Y%m%d%H%M%S%f")
-        name = f"{self.prefix}-{stamp}-{self._serial:05d}-{self.hostname}{WARC_SUFFIX}"
-        path = folder / (name + OPEN_SUFFIX)
-        fh = open(path, "xb", buffering=0)  # noqa: SIM115 - kept open across captures
-        fsync_dir(folder)
-        self._fh, self._path = fh, path
-        info = self._warcinfo(name, now)
-        self._warcinfo_id = info.record_id
-        try:
-            self._write_one(fh, path, info)
-            fsync_file(fh)
-        except OSError as exc:
-            self._rollback(fh, path, 0)
-            raise WarcError(path, f"cannot write: {exc.strerror or exc}") from exc
-
-    def _warcinfo(self, name: str, now: datetime) -> OpenRecord:
-        block = fields_block(
-            [
-                ("software", f"{SOFTWARE} (warcio, requests)"),
-                ("format", "WARC File Format 1.1"),
-                ("conformsTo", CONFORMS_TO),
-                ("hostname", self.hostname),
-                ("operator", self.operator or ""),
-                ("http-header-user-agent", self.user_agent),
-                ("robots", "ignore (explicit seed URLs; no crawling)"),
-            ]
-        )
-        return build_record(
-            "",
-            "warcinfo",
-            date=warc_date(now),
-            block_digest=hashlib.sha256(block).digest(),
-            payload=BytesIO(block),
-            length=len(block),
-            content_type="application/warc-fields",
-            headers=[("WARC-Filename", name)],
-        )
-
-    def _close_current(self) -> None:
-        if self._fh is None or self._path is None:
-            return
-        fh, path = self._fh, self._path
-        self._fh = self._path = None
-        fsync_file(fh)
-        fh.close()
-        self.closed.append(_close_open_file(path))
-
-
-def _close_open_file(path: Path) -> Path:
+def close_open_file(path: Path) -> Path:
+    """Rename a finished ``NAME.warc.gz.open`` to ``NAME.warc.gz`` durably."""
     final = path.with_name(path.name.removesuffix(OPEN_SUFFIX))
     os.replace(path, final)
     fsync_dir(path.parent)
     return final
-
-
-def _safe_host(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9.-]", "-", name)[:63] or "host"
 
 
 def _complete_members_end(path: Path) -> int:
@@ -407,7 +262,7 @@ def recover_open_files(root: ArchiveRoot) -> list[Path]:
         with open(path, "r+b") as fh:
             fh.truncate(end)
             fsync_file(fh)
-        closed.append(_close_open_file(path))
+        closed.append(close_open_file(path))
     return closed
 
 

@@ -19,11 +19,8 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from .capture import capture_urls
 from .catalog import Capture, Catalog
-from .demo import DemoSite
 from .errors import ArchiverError, ArchiveRootError
-from .reindex import rebuild
 from .root import ArchiveRoot
 from .settings import CaptureSettings
 from .version import __version__
@@ -142,6 +139,8 @@ def _run_capture(obj: Context, urls: list[str], settings: CaptureSettings,
             bar.write(f"FAILED {capture.error}", file=sys.stderr)
         bar.update(1)
 
+    from .capture import capture_urls  # imported per command: start-up time counts
+
     try:
         report = capture_urls(obj.root, urls, settings, on_result=on_result,
                               wait_for_lock=not no_wait)
@@ -223,6 +222,8 @@ def list_(obj: Context, /, failed: bool, as_json: bool) -> None:
 @pass_ctx
 def reindex(obj: Context, /) -> None:
     """Rebuild the capture catalog from the WARC files (the record of truth)."""
+    from .reindex import rebuild
+
     try:
         count = rebuild(obj.root)
     except ArchiverError as exc:
@@ -237,6 +238,8 @@ def reindex(obj: Context, /) -> None:
 @pass_ctx
 def demo(obj: Context, /, **kw: Any) -> None:
     """Serve the bundled sample site on loopback and capture it (no internet needed)."""
+    from .demo import DemoSite
+
     kw["delay"] = 0.0 if kw["delay"] == CaptureSettings().delay else kw["delay"]
     settings = _settings(**kw)
     with DemoSite() as site:

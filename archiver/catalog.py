@@ -91,6 +91,8 @@ class PayloadRef:
 
 
 _COLUMNS = [f.name for f in fields(Capture)]
+_INSERT = (f"INSERT OR IGNORE INTO captures ({', '.join(_COLUMNS)}) "
+           f"VALUES ({', '.join('?' for _ in _COLUMNS)})")
 
 
 class Catalog:
@@ -120,11 +122,9 @@ class Catalog:
 
     def add(self, capture: Capture, payloads: Sequence[tuple[str, PayloadRef]] = ()) -> None:
         """Record one attempt (and any new payloads it wrote) in one transaction."""
-        row = capture.to_dict()
-        sql = (f"INSERT OR IGNORE INTO captures ({', '.join(_COLUMNS)}) "
-               f"VALUES ({', '.join('?' for _ in _COLUMNS)})")
+        values = [getattr(capture, c) for c in _COLUMNS]  # (asdict deep-copies: slow)
         with self._lock, self._tx():
-            self._db.execute(sql, [row[c] for c in _COLUMNS])
+            self._db.execute(_INSERT, values)
             for sha, ref in payloads:
                 self._db.execute(
                     "INSERT OR IGNORE INTO payloads VALUES (?, ?, ?, ?)",

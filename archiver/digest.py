@@ -26,6 +26,8 @@ from typing import IO, Any
 
 from warcio.archiveiterator import ArchiveIterator
 
+from .blockdigest import BLOCK_SIZE, BlockDigester, http_digests
+
 __all__ = [
     "BLOCK_SIZE",
     "RecordDigest",
@@ -37,16 +39,6 @@ __all__ = [
     "scan_warc",
     "sha256_file",
 ]
-
-#: One block size for every read: large enough that Python's per-call cost
-#: vanishes next to SHA-256, small enough to keep memory flat.
-BLOCK_SIZE = 1 << 20
-
-#: An HTTP header section larger than this is not parsed for chunking.
-MAX_HTTP_HEAD = 1 << 20
-
-#: Record types whose payload digest we compute (revisit: see module docstring).
-PAYLOAD_TYPES = frozenset({"response", "request", "resource", "conversion"})
 
 _BUFFER: bytearray | None = None
 
@@ -151,123 +143,6 @@ class _HashingReader:
             pass
 
 
-class _Dechunker:
-    """Streaming HTTP/1.1 chunked-body decoder feeding a hash.
-
-    Like warcio, a body that stops parsing as chunks is taken as not chunked
-    from that point on (servers that lie about Transfer-Encoding exist).
-    """
-
-    def __init__(self, sink: Any) -> None:
-        self.sink = sink
-        self.state = "size"
-        self.line = b""
-        self.remaining = 0
-
-    def feed(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            view = getattr(self, f"_{self.state}")(view)
-
-    def _size(self, view: memoryview) -> memoryview:
-        end = bytes(view[:1024]).find(b"\n")
-        if end < 0:
-            self.line += bytes(view)
-            if len(self.line) > 1024:
-                return self._give_up(b"", view[len(view):])
-            return view[len(view):]
-        line, rest = self.line + bytes(view[: end + 1]), view[end + 1 :]
-        self.line = b""
-        try:
-            self.remaining = int(line.split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            return self._give_up(line, rest)
-        self.state = "data" if self.remaining else "done"
-        return rest
-
-    def _data(self, view: memoryview) -> memoryview:
-        take = min(self.remaining, len(view))
-        self.sink.update(view[:take])
-        self.remaining -= take
-        if not self.remaining:
-            self.state, self.remaining = "crlf", 2
-        return view[take:]
-
-    def _crlf(self, view: memoryview) -> memoryview:
-        take = min(self.remaining, len(view))
-        self.remaining -= take
-        if not self.remaining:
-            self.state = "size"
-        return view[take:]
-
-    def _done(self, view: memoryview) -> memoryview:
-        return view[len(view):]  # trailers and final CRLF are not payload
-
-    def _raw(self, view: memoryview) -> memoryview:
-        self.sink.update(view)
-        return view[len(view):]
-
-    def _give_up(self, line: bytes, rest: memoryview) -> memoryview:
-        self.sink.update(line)
-        self.state = "raw"
-        return rest
-
-
-class _BlockDigester:
-    """Hashes a record block and, beside it, the payload the WARC rules define."""
-
-    def __init__(self, rec_type: str, content_type: str, extra_algs: set[str]) -> None:
-        self.block = hashlib.sha256()
-        self.payload: Any = hashlib.sha256() if rec_type in PAYLOAD_TYPES else None
-        self.http = content_type.lower().startswith("application/http")
-        self.head = b""
-        self.body: Any = None if self.http else self.payload
-        self.extra = {alg: hashlib.new(alg) for alg in extra_algs}
-
-    def feed(self, data: bytes) -> None:
-        self.block.update(data)
-        for h in self.extra.values():
-            h.update(data)
-        if self.payload is None:
-            return
-        if self.body is not None:
-            self.body.update(data) if self.body is self.payload else self.body.feed(data)
-            return
-        self._feed_head(data)
-
-    def _feed_head(self, data: bytes) -> None:
-        self.head += data
-        end = self.head.find(b"\r\n\r\n")
-        if end < 0:
-            if len(self.head) > MAX_HTTP_HEAD:
-                self.payload = None  # not HTTP after all: no payload to speak of
-            return
-        head, rest = self.head[: end + 4], self.head[end + 4 :]
-        self.head = b""
-        self.body = _Dechunker(self.payload) if _is_chunked(head) else self.payload
-        self.feed_body(rest)
-
-    def feed_body(self, data: bytes) -> None:
-        if data:
-            self.body.update(data) if self.body is self.payload else self.body.feed(data)
-
-    def payload_hex(self) -> str | None:
-        if self.payload is None:
-            return None
-        if self.body is None:  # HTTP head never ended: the payload is empty
-            return hashlib.sha256(b"").hexdigest()
-        return str(self.payload.hexdigest())
-
-
-def _is_chunked(head: bytes) -> bool:
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"transfer-encoding":
-            codings = [c.strip() for c in value.lower().split(b",")]
-            return bool(codings) and codings[-1] == b"chunked"
-    return False
-
-
 def _check(name: str, declared: str | None, found: dict[str, str]) -> list[str]:
     parsed = hex_digest(declared)
     if declared is None:
@@ -281,12 +156,12 @@ def _check(name: str, declared: str | None, found: dict[str, str]) -> list[str]:
     return [f"{name} digest {alg}:{actual} does not match the header's {alg}:{expected}"]
 
 
-def _digest_record(record: Any) -> tuple[_BlockDigester, list[str]]:
+def _digest_record(record: Any) -> tuple[BlockDigester, list[str]]:
     headers = record.rec_headers
     block_hdr = headers.get_header("WARC-Block-Digest")
     payload_hdr = headers.get_header("WARC-Payload-Digest")
     algs = {p[0] for p in (hex_digest(block_hdr),) if p} - {"sha256"}
-    digester = _BlockDigester(record.rec_type, headers.get_header("Content-Type") or "", algs)
+    digester = BlockDigester(record.rec_type, headers.get_header("Content-Type") or "", algs)
     while chunk := record.raw_stream.read(BLOCK_SIZE):
         digester.feed(chunk)
     block = {"sha256": digester.block.hexdigest()}
@@ -329,7 +204,7 @@ def scan_warc(path: Path | str) -> WarcScan:
 
 
 def _record_digest(
-    iterator: Any, record: Any, digester: _BlockDigester, problems: list[str]
+    iterator: Any, record: Any, digester: BlockDigester, problems: list[str]
 ) -> RecordDigest:
     headers = record.rec_headers
     return RecordDigest(
@@ -402,35 +277,3 @@ def describe_exception(exc: BaseException) -> str:
     """A short one-line account of a parse failure (warcio quotes raw bytes)."""
     text = str(exc).split(", first line", 1)[0].splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {text[:120]}" if text else type(exc).__name__
-
-
-class _Counter:
-    """A hash sink that also counts what it is fed."""
-
-    def __init__(self) -> None:
-        self.hash = hashlib.sha256()
-        self.size = 0
-
-    def update(self, data: bytes | memoryview) -> None:
-        self.hash.update(data)
-        self.size += len(data)
-
-
-def http_digests(head: bytes, body: IO[bytes]) -> tuple[bytes, bytes, int]:
-    """Block sha256, payload sha256 and payload size of an HTTP message, in one pass.
-
-    ``head`` is the status line and headers (with the blank line), ``body``
-    the raw bytes after it, read to the end. The payload is the body with
-    chunked transfer framing removed and content-encoding kept (WARC 1.1); a
-    body cut short (a truncated record) yields the payload up to the cut.
-    """
-    block = hashlib.sha256(head)
-    payload = _Counter()
-    sink: Any = _Dechunker(payload) if _is_chunked(head) else None
-    while chunk := body.read(BLOCK_SIZE):
-        block.update(chunk)
-        if sink is None:
-            payload.update(chunk)
-        else:
-            sink.feed(chunk)
-    return block.digest(), payload.hash.digest(), payload.size

@@ -82,10 +82,15 @@ def _descendants(pid: int) -> list[int]:
 
 
 def measure(cmd: list[str], *, cwd: Path | None = None, repeat: int = 1) -> Run:
-    """Best wall time of ``repeat`` runs of ``cmd``, with its peak memory."""
+    """Best wall time of ``repeat`` runs of ``cmd``, with its peak memory.
+
+    A failing command stops the benchmark: a fast failure is not a result.
+    """
     best: Run | None = None
     for _ in range(repeat):
         run = _measure_once(cmd, cwd)
+        if run.code != 0:
+            raise SystemExit(f"bench: {' '.join(cmd)} failed")
         if best is None or run.seconds < best.seconds:
             best = run
     assert best is not None

@@ -199,11 +199,24 @@ class RecordingMixin:
         self.exchange = exchange
         exchange.peer_ip = self.peer_ip
 
-    def _head_done(self) -> None:
-        # http.client has parsed the status line and headers and read no body
-        # yet: everything consumed so far is the head.
+    # Cooperative overrides: super() is urllib3's HTTP(S)Connection in the
+    # concrete classes below, so one mixin serves both schemes.
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        self._wrap_socket()
+
+    def send(self, data: Any) -> None:
+        self._record_sent(data)
+        super().send(data)  # type: ignore[misc]
+
+    def getresponse(self) -> Any:
+        response = super().getresponse()  # type: ignore[misc]
+        # http.client has parsed the status line and headers and read no
+        # body yet: everything consumed so far is the head.
         if self.exchange is not None:
             self.exchange.mark_head_end()
+        return response
 
     def _record_sent(self, data: Any) -> None:
         if self.exchange is None:
@@ -217,35 +230,9 @@ class RecordingMixin:
 class RecordingHTTPConnection(RecordingMixin, HTTPConnection):
     """An urllib3 HTTP connection that records its exchanges."""
 
-    def connect(self) -> None:
-        super().connect()
-        self._wrap_socket()
-
-    def getresponse(self) -> Any:
-        response = super().getresponse()
-        self._head_done()
-        return response
-
-    def send(self, data: Any) -> None:
-        self._record_sent(data)
-        super().send(data)
-
 
 class RecordingHTTPSConnection(RecordingMixin, HTTPSConnection):
     """An urllib3 HTTPS connection that records its exchanges (after TLS)."""
-
-    def connect(self) -> None:
-        super().connect()
-        self._wrap_socket()
-
-    def getresponse(self) -> Any:
-        response = super().getresponse()
-        self._head_done()
-        return response
-
-    def send(self, data: Any) -> None:
-        self._record_sent(data)
-        super().send(data)
 
 
 class _AdoptingPoolMixin:

@@ -1,12 +1,16 @@
-"""Shared fixtures: real servers on loopback (see servers.py), started per test, always stopped."""
+"""Shared fixtures: real servers on loopback (see servers.py), started per test, always
+stopped; and a real archive made by capture, copied for each test that damages it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+from fixity_archive import build_archive, copy_archive
 from servers import HTTPTestServer, RawServer, iter_loopback_hosts, loopback_host_works
 
+from archiver import ArchiveRoot
 from archiver.demo import DemoSite
 
 
@@ -68,3 +72,15 @@ def demo_site() -> Iterator[DemoSite]:
     """The bundled sample site, served once for the whole session (it is read-only)."""
     with DemoSite() as site:
         yield site
+
+
+@pytest.fixture(scope="session")
+def pristine(tmp_path_factory: pytest.TempPathFactory, demo_site: DemoSite) -> Path:
+    """A real archive made by `archiver capture` of the demo site; never modified."""
+    return build_archive(tmp_path_factory.mktemp("pristine") / "archive", demo_site)
+
+
+@pytest.fixture
+def root(pristine: Path, tmp_path: Path) -> ArchiveRoot:
+    """A private copy of the pristine archive, for a test to damage."""
+    return copy_archive(pristine, tmp_path / "archive")

@@ -11,23 +11,12 @@ from pathlib import Path
 import bagit
 import pytest
 from click.testing import CliRunner
-from fixity_archive import build_archive, copy_archive, flip_byte, warcs
+from fixity_archive import flip_byte, warcs
 
 from archiver import ArchiveRoot, VerifyError
 from archiver.cli import cli
-from archiver.demo import DemoSite
 from archiver.export import export_bagit
 from archiver.verify import verify
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory, demo_site: DemoSite) -> Path:
-    return build_archive(tmp_path_factory.mktemp("pristine") / "archive", demo_site)
-
-
-@pytest.fixture
-def root(pristine: Path, tmp_path: Path) -> ArchiveRoot:
-    return copy_archive(pristine, tmp_path / "archive")
 
 
 def test_bagit_python_validates_the_exported_bag(root: ArchiveRoot, tmp_path: Path) -> None:

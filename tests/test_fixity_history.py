@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
-from fixity_archive import build_archive, copy_archive
 
 from archiver import ArchiveRoot
 from archiver.cli import cli
-from archiver.demo import DemoSite
 from archiver.events import append_event, check_history
 from archiver.verify import verify
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory, demo_site: DemoSite) -> Path:
-    return build_archive(tmp_path_factory.mktemp("pristine") / "archive", demo_site)
-
-
-@pytest.fixture
-def root(pristine: Path, tmp_path: Path) -> ArchiveRoot:
-    return copy_archive(pristine, tmp_path / "archive")
 
 
 def lines(root: ArchiveRoot) -> list[bytes]:

@@ -10,27 +10,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from fixity_archive import build_archive, copy_archive, records_of, warcs
+from fixity_archive import records_of, warcs
 from warcio.archiveiterator import ArchiveIterator
 
 import archiver.atomic
 import archiver.manifest
 from archiver import ArchiveRoot, ManifestError
-from archiver.demo import DemoSite
 from archiver.digest import scan_warc
 from archiver.manifest import rebuild_manifest, record_ingest
 from archiver.problem import DamagedRecord, Problem
 from archiver.verify import verify
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory, demo_site: DemoSite) -> Path:
-    return build_archive(tmp_path_factory.mktemp("pristine") / "archive", demo_site)
-
-
-@pytest.fixture
-def root(pristine: Path, tmp_path: Path) -> ArchiveRoot:
-    return copy_archive(pristine, tmp_path / "archive")
 
 
 def snapshot(root: ArchiveRoot) -> dict[str, bytes]:

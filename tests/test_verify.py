@@ -21,7 +21,6 @@ import pytest
 from click.testing import CliRunner
 from fixity_archive import (
     as_nobody,
-    build_archive,
     copy_archive,
     flip_byte,
     manifest_sha,
@@ -32,21 +31,10 @@ from fixity_archive import (
 
 from archiver import ArchiveRoot
 from archiver.cli import cli
-from archiver.demo import DemoSite
 from archiver.digest import sha256_file
 from archiver.manifest import rebuild_manifest
 from archiver.problem import DamagedRecord, Problem
 from archiver.verify import verify
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory, demo_site: DemoSite) -> Path:
-    return build_archive(tmp_path_factory.mktemp("pristine") / "archive", demo_site)
-
-
-@pytest.fixture
-def root(pristine: Path, tmp_path: Path) -> ArchiveRoot:
-    return copy_archive(pristine, tmp_path / "archive")
 
 
 def size(root: ArchiveRoot, rel: str) -> int:

@@ -244,7 +244,11 @@ class Fetcher:
         try:
             # Through the adapter, not Session.send: the session would read a
             # redirect's whole body into memory before we see it (no size cap).
-            prepared = session.prepare_request(requests.Request("GET", url))
+            # A bare PreparedRequest: Session.prepare_request would copy the
+            # cookie jar and merge settings on every request.
+            prepared = requests.PreparedRequest()
+            prepared.prepare(method="GET", url=url, headers=session.headers,
+                             cookies=session.cookies)
             resp = adapter.send(prepared, stream=True,
                                 timeout=(s.connect_timeout, s.read_timeout))
             extract_cookies_to_jar(session.cookies, prepared, resp.raw)  # type: ignore[no-untyped-call]

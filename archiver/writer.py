@@ -107,6 +107,7 @@ class WarcWriter:
         self._lock = threading.Lock()
         self._fh: BinaryIO | None = None
         self._path: Path | None = None
+        self._final_name = ""
         self._scan: WarcScan | None = None
         self._hash = hashlib.sha256()
         self._warcinfo_id = ""
@@ -190,7 +191,7 @@ class WarcWriter:
     # -- files ---------------------------------------------------------------
 
     def _account(self, path: Path, start: int, enc: EncodedCapture) -> list[WrittenRecord]:
-        final = self.root.relative(path.with_name(path.name.removesuffix(OPEN_SUFFIX)))
+        final = self._final_name
         written = []
         offset = start
         for rec, length in zip(enc.records, enc.lengths, strict=True):
@@ -233,6 +234,7 @@ class WarcWriter:
         fsync_dir(folder)
         info = self._warcinfo(name, now)
         self._fh, self._path = fh, path
+        self._final_name = self.root.relative(folder / name)  # root-relative, once per file
         self._warcinfo_id = info.record_id
         self._hash = hashlib.sha256()
         self._scan = WarcScan(sha256="", size=0)

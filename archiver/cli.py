@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from tqdm import tqdm
 
 from .catalog import Capture, Catalog
 from .errors import ArchiverError, ArchiveRootError
@@ -129,6 +128,8 @@ def _run_capture(obj: Context, urls: list[str], settings: CaptureSettings,
     if not urls:
         raise click.UsageError("no URLs given: pass URLs, -i FILE or --retry-failed")
     show = not obj.quiet and sys.stderr.isatty()
+    from tqdm import tqdm  # only capture shows a bar: keep it off other commands' start-up
+
     # A terminal that reports its size as 0x0 (a fresh pty) would hide the bar.
     size = shutil.get_terminal_size()
     bar = tqdm(total=len(urls), unit="url", disable=not show, file=sys.stderr,

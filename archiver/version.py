@@ -1,10 +1,9 @@
-"""The package version, in one place (the User-Agent and warcinfo records quote it)."""
+"""The package version, in one place (pyproject reads it; User-Agent and warcinfo quote it).
 
-from importlib.metadata import PackageNotFoundError, version
+A literal rather than importlib.metadata: that lookup costs more start-up
+time than hashing a hundred megabytes, and every command pays it.
+"""
 
-try:
-    __version__: str = version("archiver")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+__version__ = "0.1.0"
 
 SOFTWARE = f"archiver/{__version__}"

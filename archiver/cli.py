@@ -94,6 +94,8 @@ def _capture_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      show_default=True, help="Redirects followed per URL."),
         click.option("--warc-size", type=click.IntRange(1024), default=d.warc_size,
                      show_default=True, help="Start a new WARC file past this size."),
+        click.option("--gzip-level", type=click.IntRange(1, 9), default=d.gzip_level,
+                     show_default=True, help="zlib level for the WARC's gzip members."),
         click.option("--user-agent", default=d.user_agent, show_default=True),
         click.option("--operator", default=None, help="Who runs the capture (warcinfo)."),
         click.option("--no-dedup", is_flag=True, help="Store repeated payloads again."),
@@ -112,6 +114,7 @@ def _settings(**kw: Any) -> CaptureSettings:
         read_timeout=kw["timeout"], deadline=kw["deadline"], max_bytes=kw["max_bytes"],
         max_redirects=kw["max_redirects"], warc_size=kw["warc_size"],
         user_agent=kw["user_agent"], operator=kw["operator"], dedup=not kw["no_dedup"],
+        gzip_level=kw["gzip_level"],
     )
 
 

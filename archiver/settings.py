@@ -41,7 +41,9 @@ class CaptureSettings:
     user_agent: str = DEFAULT_USER_AGENT
     operator: str | None = None
     dedup: bool = True
-    gzip_level: int = 6
+    # zlib level 3 compresses about twice as fast as the default 6 on real news
+    # pages for ~10% larger WARCs: capture speed matters more before a takedown.
+    gzip_level: int = 3
     extra_headers: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
@@ -54,7 +56,7 @@ class CaptureSettings:
             ("--max-bytes", self.max_bytes >= 1),
             ("--warc-size", self.warc_size >= 1024),
             ("--max-redirects", self.max_redirects >= 0),
-            ("gzip level", 1 <= self.gzip_level <= 9),
+            ("--gzip-level", 1 <= self.gzip_level <= 9),
         ]
         for option, ok in checks:
             if not ok:

@@ -89,7 +89,7 @@ class WarcWriter:
         root: ArchiveRoot,
         *,
         warc_size: int,
-        gzip_level: int = 6,
+        gzip_level: int = 3,
         operator: str | None = None,
         user_agent: str = "",
         prefix: str = "archiver",

@@ -202,3 +202,22 @@ def test_demo_captures_the_sample_site(tmp_path: Path) -> None:
 
 def _stop_thread(thread: threading.Thread) -> None:
     thread.join(5)
+
+
+@pytest.mark.parametrize(("level", "xfl"), [(1, 4), (9, 2)])
+def test_gzip_level_reaches_every_member(tmp_path: Path, web: HTTPTestServer,
+                                         level: int, xfl: int) -> None:
+    import zlib
+
+    web.route("/p", b"<p>" + b"Kazakh traders detained. " * 400 + b"</p>")
+    done = archiver(tmp_path, "capture", web.url("/p"), "--delay", "0",
+                    "--gzip-level", str(level))
+    assert done.returncode == 0, done.stderr
+    (warc,) = warcs_in(tmp_path)
+    data, members = warc.read_bytes(), 0
+    while data:  # walk the members; the gzip header's XFL byte says 4 = fastest, 2 = best
+        assert data[:2] == b"\x1f\x8b" and data[8] == xfl
+        d = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        d.decompress(data)
+        data, members = d.unused_data, members + 1
+    assert members >= 4  # warcinfo, request, response, metadata

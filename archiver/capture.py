@@ -56,6 +56,8 @@ __all__ = ["CaptureReport", "capture_urls"]
 log = logging.getLogger(__name__)
 
 DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+# Captures waiting for the committer before workers compress their own.
+BACKLOG = 2
 
 
 @dataclass
@@ -139,7 +141,8 @@ class _Job:
 
     result: FetchResult
     capture: Capture
-    encoded: EncodedCapture
+    records: list[OpenRecord]
+    encoded: EncodedCapture | None
     has_response: bool
     payloads: list[tuple[str, PayloadRef]]
 
@@ -147,8 +150,8 @@ class _Job:
 class _Run:
     """One capture run: fetch workers feed a single committer thread.
 
-    Workers fetch, build the records and compress them (in parallel, since
-    zlib and hashlib release the GIL). The committer appends what is ready,
+    Workers fetch and build the records; the committer compresses them
+    (workers do it themselves when it falls behind), appends what is ready,
     fsyncs once for the whole batch (group commit), and only then records
     each capture in the catalog and reports it: nothing is reported that is
     not durable, and the fetch of the next page overlaps the fsync.
@@ -239,7 +242,11 @@ class _Run:
         capture = _describe(result, final_kind)
         final_id = records[-1].record_id if records else None
         records.append(outcome_record(result, capture, final_id))
-        return _Job(result, capture, self.writer.encode(records), bool(final_id), payloads)
+        # Compression goes to whichever thread is idle: the committer, unless
+        # it is already behind (several hosts at once), then this worker.
+        backlog = self.queue.qsize() >= BACKLOG
+        encoded = self.writer.encode(records) if backlog else None
+        return _Job(result, capture, records, encoded, bool(final_id), payloads)
 
     def _original(self, sha: str) -> PayloadRef | None:
         with self._lock:
@@ -302,7 +309,8 @@ class _Run:
         appended: list[tuple[_Job, list[WrittenRecord]]] = []
         for job in batch:
             try:
-                appended.append((job, self.writer.append(job.encoded)))
+                encoded = job.encoded or self.writer.encode(job.records)
+                appended.append((job, self.writer.append(encoded)))
             except WarcError as exc:
                 self._not_written(job, exc)
         try:

@@ -56,8 +56,7 @@ __all__ = ["CaptureReport", "capture_urls"]
 log = logging.getLogger(__name__)
 
 DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
-# Captures waiting for the committer before workers compress their own.
-BACKLOG = 2
+
 
 
 @dataclass
@@ -244,7 +243,7 @@ class _Run:
         records.append(outcome_record(result, capture, final_id))
         # Compression goes to whichever thread is idle: the committer, unless
         # it is already behind (several hosts at once), then this worker.
-        backlog = self.queue.qsize() >= BACKLOG
+        backlog = self.queue.qsize() >= self.queue.maxsize // 2
         encoded = self.writer.encode(records) if backlog else None
         return _Job(result, capture, records, encoded, bool(final_id), payloads)
 

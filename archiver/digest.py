@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from warcio.archiveiterator import ArchiveIterator
-
 from .blockdigest import BLOCK_SIZE, BlockDigester, http_digests
 
 __all__ = [
@@ -180,6 +178,8 @@ def scan_warc(path: Path | str) -> WarcScan:
     cannot be read, which is reported in :attr:`WarcScan.error`, and the rest
     of the file is still hashed. Raises :class:`OSError` if it cannot be read.
     """
+    from warcio.archiveiterator import ArchiveIterator  # only record scans need warcio
+
     with open(path, "rb") as raw:
         reader = _HashingReader(raw)
         scan = WarcScan(sha256="", size=0)
@@ -245,6 +245,8 @@ def record_at(fh: IO[bytes], offset: int, length: int) -> tuple[str, str]:
     Reads only that gzip member, streaming. Raises :class:`ValueError` (or the
     decompressor's error) if no whole record can be read there.
     """
+    from warcio.archiveiterator import ArchiveIterator  # only record scans need warcio
+
     fh.seek(offset)
     with _quiet_warcio() as warned:
         iterator = ArchiveIterator(_Window(fh, length), no_record_parse=True,

@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from .catalog import Capture, Catalog
-from .errors import ArchiverError, ArchiveRootError
+from .errors import ArchiverError, ArchiveRootError, LockError
 from .root import ArchiveRoot
 from .settings import CaptureSettings
 from .version import __version__
@@ -146,8 +146,15 @@ def _run_capture(obj: Context, urls: list[str], settings: CaptureSettings,
     from .capture import capture_urls  # imported per command: start-up time counts
 
     try:
-        report = capture_urls(obj.root, urls, settings, on_result=on_result,
-                              wait_for_lock=not no_wait)
+        try:
+            report = capture_urls(obj.root, urls, settings, on_result=on_result,
+                                  wait_for_lock=False)
+        except LockError as exc:
+            if no_wait:
+                raise
+            # Say why nothing happens yet, then wait for the other run.
+            click.echo(f"archiver: {exc}; waiting for it (Ctrl-C to stop)", err=True)
+            report = capture_urls(obj.root, urls, settings, on_result=on_result)
     except ArchiverError as exc:
         bar.close()
         fail(exc)

@@ -128,4 +128,5 @@ def test_second_run_refuses_with_no_wait_and_waits_otherwise(tmp_path: Path) -> 
             assert waiting.poll() is None  # still waiting for the lock
         _, err = waiting.communicate(timeout=60)
         assert waiting.returncode == 0, err
+        assert "another archiver run" in err and "waiting for it" in err
         assert web.hits("/x") == 1

@@ -236,12 +236,15 @@ def reindex(obj: Context, /) -> None:
     from .reindex import rebuild
 
     try:
-        count = rebuild(obj.root)
+        count, errors = rebuild(obj.root)
     except ArchiverError as exc:
         fail(exc)
         return
+    for error in errors:
+        click.echo(f"DAMAGED {error}", err=True)
     if not obj.quiet:
-        click.echo(f"indexed {count} capture attempts", err=True)
+        click.echo(f"indexed {count} capture attempts, {len(errors)} damaged WARC(s)", err=True)
+    sys.exit(EXIT_FAILED if errors else EXIT_OK)
 
 
 @cli.command()

@@ -13,7 +13,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from .catalog import Catalog, PayloadRef
+from warcio.recordloader import ArcWarcRecord
+
+from .catalog import Capture, Catalog, PayloadRef
+from .errors import WarcError
 from .outcome import capture_from_fields, parse_outcome
 from .root import ArchiveRoot
 from .warc import WARC_SUFFIX, hex_digest, iter_records
@@ -23,47 +26,86 @@ __all__ = ["index_warcs", "rebuild"]
 log = logging.getLogger(__name__)
 
 
-def rebuild(root: ArchiveRoot) -> int:
-    """Empty the catalog and refill it from every closed WARC; returns attempts indexed."""
+def rebuild(root: ArchiveRoot) -> tuple[int, list[WarcError]]:
+    """Empty the catalog and refill it from every closed WARC.
+
+    Returns the number of capture attempts indexed and, for each damaged WARC,
+    its error: what could be read of a damaged file is still indexed, and the
+    other files are indexed in full.
+    """
+    errors: list[WarcError] = []
     with root.writer_lock(), Catalog(root.catalog_path) as catalog:
         catalog.clear()
-        return index_warcs(root, catalog, sorted(root.warcs.rglob("*" + WARC_SUFFIX)))
+        paths = sorted(root.warcs.rglob("*" + WARC_SUFFIX))
+        count = index_warcs(root, catalog, paths, errors=errors)
+    return count, errors
 
 
-def index_warcs(root: ArchiveRoot, catalog: Catalog, paths: Sequence[Path]) -> int:
-    """Add the captures recorded in ``paths`` to ``catalog`` (idempotent); returns the count."""
+def index_warcs(root: ArchiveRoot, catalog: Catalog, paths: Sequence[Path], *,
+                errors: list[WarcError] | None = None) -> int:
+    """Add the captures recorded in ``paths`` to ``catalog`` (idempotent); returns the count.
+
+    A damaged file's captures are indexed up to the damaged record. With
+    ``errors`` its error is collected there and the next file is indexed;
+    without it, the error is raised.
+    """
     count = 0
     for path in paths:
-        count += _index_one(root, catalog, path)
+        added, error = _index_one(root, catalog, path)
+        count += added
+        if error is not None:
+            if errors is None:
+                raise error
+            log.warning("%s", error)
+            errors.append(error)
     return count
 
 
-def _index_one(root: ArchiveRoot, catalog: Catalog, path: Path) -> int:
+def _index_one(root: ArchiveRoot, catalog: Catalog, path: Path) -> tuple[int, WarcError | None]:
+    """Index one file; rows wait until the file is read, so none comes from a damaged record."""
     rel = root.relative(path)
     located: dict[str, tuple[int, int, str]] = {}
-    count = 0
-    for entry in iter_records(path):
-        headers = entry.record.rec_headers
-        rec_type = entry.record.rec_type
-        rec_id = headers.get_header("WARC-Record-ID")
-        if rec_type in ("response", "revisit"):
-            located[rec_id] = (entry.offset, entry.length(), rec_type)
-            sha = hex_digest(headers.get_header("WARC-Payload-Digest"))
-            if rec_type == "response" and sha and not headers.get_header("WARC-Truncated"):
-                uri = headers.get_header("WARC-Target-URI")
-                ref = PayloadRef(rec_id, uri, headers.get_header("WARC-Date"))
-                catalog.add_payload(sha, ref)
-        elif rec_type == "metadata":
-            parsed = parse_outcome(entry.record)
-            if parsed is None:
-                continue
-            capture = capture_from_fields(parsed[0], rec_id)
-            target = headers.get_header("WARC-Concurrent-To")
-            if target in located:
-                offset, length, kind = located[target]
-                capture = replace(capture, warc=rel, offset=offset, length=length,
-                                  record_id=target, record_type=kind)
-            catalog.add(capture)
-            count += 1
-    log.info("%s: %d captures indexed", rel, count)
-    return count
+    payloads: list[tuple[int, str, PayloadRef]] = []
+    captures: list[tuple[int, Capture]] = []
+    error: WarcError | None = None
+    try:
+        for entry in iter_records(path):
+            headers = entry.record.rec_headers
+            rec_type = entry.record.rec_type
+            rec_id = headers.get_header("WARC-Record-ID")
+            if rec_type in ("response", "revisit"):
+                located[rec_id] = (entry.offset, entry.length(), rec_type)
+                sha = hex_digest(headers.get_header("WARC-Payload-Digest"))
+                if rec_type == "response" and sha and not headers.get_header("WARC-Truncated"):
+                    ref = PayloadRef(rec_id, headers.get_header("WARC-Target-URI"),
+                                     headers.get_header("WARC-Date"))
+                    payloads.append((entry.offset, sha, ref))
+            elif rec_type == "metadata":
+                capture = _capture(entry.record, rec_id, located, rel)
+                if capture is not None:
+                    captures.append((entry.offset, capture))
+    except WarcError as exc:
+        error = exc
+    bad = error.offset if error is not None and error.offset is not None else None
+    for offset, sha, ref in payloads:
+        if bad is None or offset < bad:
+            catalog.add_payload(sha, ref)
+    kept = [c for offset, c in captures if bad is None or offset < bad]
+    for capture in kept:
+        catalog.add(capture)
+    log.info("%s: %d captures indexed", rel, len(kept))
+    return len(kept), error
+
+
+def _capture(record: ArcWarcRecord, rec_id: str, located: dict[str, tuple[int, int, str]],
+             rel: str) -> Capture | None:
+    parsed = parse_outcome(record)
+    if parsed is None:
+        return None
+    capture = capture_from_fields(parsed[0], rec_id)
+    target = record.rec_headers.get_header("WARC-Concurrent-To")
+    if target in located:
+        offset, length, kind = located[target]
+        capture = replace(capture, warc=rel, offset=offset, length=length,
+                          record_id=target, record_type=kind)
+    return capture

@@ -211,16 +211,17 @@ def close_open_file(path: Path) -> Path:
     return final
 
 
-def _complete_members_end(path: Path) -> int:
-    """Offset just past the last complete gzip member of ``path``.
+def _complete_members_end(path: Path, start: int = 0) -> int:
+    """Offset just past the last complete gzip member of ``path`` (from ``start``).
 
     Streams the file through zlib with bounded output per call, so a damaged
     or hostile file cannot make us hold more than a few blocks in memory.
     """
-    end = 0
-    pos = 0  # absolute offset of the start of ``data``
+    end = start
+    pos = start  # absolute offset of the start of ``data``
     decomp = zlib.decompressobj(zlib.MAX_WBITS | 16)
     with open(path, "rb") as fh:
+        fh.seek(start)
         while chunk := fh.read(BLOCK_SIZE):
             data = chunk
             while data:
@@ -285,10 +286,12 @@ def iter_records(path: Path) -> Iterator[WarcEntry]:
     """Yield each record of a WARC with its offset, streaming.
 
     Read what you need of ``entry.record`` before taking the next one.
-    Raises :class:`WarcError` naming the file and offset on damage.
+    Raises :class:`WarcError` naming the file and offset on damage, including
+    a file cut short inside its last record (warcio reads that as a normal end).
     """
     offset = 0
     try:
+        size = path.stat().st_size
         with open(path, "rb") as fh:
             it = ArchiveIterator(fh, no_record_parse=False)
             try:
@@ -301,5 +304,9 @@ def iter_records(path: Path) -> Iterator[WarcEntry]:
                 raise
             except Exception as exc:  # warcio raises many types on damage
                 raise WarcError(path, f"unreadable record: {exc}", offset=offset) from exc
+        if path.name.endswith(".gz") and _complete_members_end(path, offset) < size:
+            raise WarcError(path, "the last record is cut short (the file was truncated); "
+                            "run `archiver verify` to see what is missing", offset=offset)
     except OSError as exc:
         raise WarcError(path, f"cannot read: {exc.strerror or exc}", offset=offset) from exc
+

@@ -422,7 +422,7 @@ def test_reindex_rebuilds_the_same_catalog(tmp_path: Path, web: HTTPTestServer) 
     with Catalog(db) as cat:
         before = [c.to_dict() for c in cat.captures() if c.reason != "invalid"]
     db.unlink()
-    assert rebuild(ArchiveRoot(tmp_path)) == 4
+    assert rebuild(ArchiveRoot(tmp_path)) == (4, [])
     with Catalog(db) as cat:
         after = [c.to_dict() for c in cat.captures()]
     assert after == before

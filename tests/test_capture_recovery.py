@@ -130,3 +130,28 @@ def test_second_run_refuses_with_no_wait_and_waits_otherwise(tmp_path: Path) -> 
         assert waiting.returncode == 0, err
         assert "another archiver run" in err and "waiting for it" in err
         assert web.hits("/x") == 1
+
+
+def test_reindex_reports_a_warc_cut_short_and_indexes_the_rest(tmp_path: Path) -> None:
+    from warcassert import warcs_in as closed_warcs
+
+    with HTTPTestServer() as web:
+        for name in ("a", "b", "c"):
+            web.route(f"/{name}", f"<p>{name}</p>".encode() * 200)
+        for name in ("a", "b", "c"):  # three runs: three WARC files
+            proc = archiver(tmp_path, "capture", web.url(f"/{name}"), "--delay", "0")
+            assert proc.communicate(timeout=60) and proc.returncode == 0
+    first, second, third = closed_warcs(tmp_path)
+    data = second.read_bytes()
+    second.write_bytes(data[: len(data) - 100])  # cut inside its last record
+
+    proc = archiver(tmp_path, "reindex")
+    _, err = proc.communicate(timeout=60)
+
+    assert proc.returncode == 1
+    assert f"DAMAGED {second}" in err and "cut short" in err
+    # b's outcome record was the one cut: b is not indexed from partial bytes.
+    assert "indexed 2 capture attempts, 1 damaged WARC(s)" in err
+    with sqlite3.connect(tmp_path / "manifests" / "catalog.sqlite") as db:
+        urls = sorted(u for (u,) in db.execute("SELECT url FROM captures"))
+    assert [u.rsplit("/", 1)[1] for u in urls] == ["a", "c"]

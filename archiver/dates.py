@@ -33,6 +33,9 @@ _ENGLISH = re.compile(
 )
 
 
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _build(y: int, mo: int, d: int, h: str | None, mi: str | None, s: str | None) -> str | None:
     try:
         day = date(y, mo, d)
@@ -48,6 +51,12 @@ def to_iso(value: str) -> str | None:
     value = value.strip()
     if not value:
         return None
+    if _DATE_ONLY.fullmatch(value):
+        # Keep the source's precision: a bare date is not midnight.
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError:
+            return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         return parsed.isoformat().replace("+00:00", "Z")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 
 from bs4 import BeautifulSoup
 
@@ -53,10 +53,13 @@ class Article:
     url: str | None = None
     site_name: str | None = None
     description: str | None = None
+    #: ``text`` block by block as ``(kind, text)``; kind is "h" (heading), "li"
+    #: (list item), "quote", "pre" or "p": enough to render Markdown.
+    blocks: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     def to_dict(self) -> dict[str, str | None]:
-        """The fields as a plain dict, ready for JSON."""
-        return asdict(self)
+        """The fields as a plain dict, ready for JSON (``blocks`` left out: see ``text``)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "blocks"}
 
 
 def extract_article(
@@ -74,14 +77,14 @@ def extract_article(
     score_page(page)
     ld = read_jsonld(page)
     container, start, end = choose_content(page)
-    blocks = _crosscheck(page, container, (start, end), ld)
-    body = _finish(blocks, page, ld)
+    blocks = _without_title(_crosscheck(page, container, (start, end), ld), page, ld)
+    body = "\n\n".join(text for _, text in blocks)
     before = _text_before(page, container, start)
     meta = read_metadata(page, ld, url, before, body)
     return Article(
         title=meta.title, text=body, author=meta.author, published=meta.published,
         language=meta.language, url=meta.url, site_name=meta.site_name,
-        description=meta.description,
+        description=meta.description, blocks=tuple(blocks),
     )
 
 
@@ -169,14 +172,14 @@ def _norm(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
-def _finish(blocks: list[Block], page: Page, ld: JsonLd) -> str:
-    """The text: without a leading heading that repeats the title."""
+def _without_title(blocks: list[Block], page: Page, ld: JsonLd) -> list[Block]:
+    """The blocks without a leading heading that repeats the title."""
     titles = {_norm(t) for t in (ld.headline, page.title, page.meta.get("og:title")) if t}
     if blocks and blocks[0][0] == "h" and (
         _norm(blocks[0][1]) in titles or any(_norm(blocks[0][1]) in t for t in titles)
     ):
         blocks = blocks[1:]
-    return "\n\n".join(text for _, text in blocks)
+    return blocks
 
 
 def _text_before(page: Page, container: Node, start: int) -> str:

@@ -1,0 +1,39 @@
+"""Markdown output keeps the article's structure: headings, list items, quotes, code."""
+
+from __future__ import annotations
+
+from archiver import Article, extract_article
+from archiver.demo import load_site
+from archiver.extract import markdown_body
+
+
+def _article(path_end: str) -> Article:
+    page = next(p for p in load_site() if p.path.endswith(path_end))
+    return extract_article(page.body(), encoding="utf-8")
+
+
+def test_blocks_are_the_text_paragraph_by_paragraph() -> None:
+    article = _article("kazakhs-11132017.html")
+    assert "\n\n".join(text for _, text in article.blocks) == article.text
+    assert "blocks" not in article.to_dict()  # JSON keeps the documented fields
+
+
+def test_rfa_subheadings_become_markdown_headings() -> None:
+    md = markdown_body(_article("kazakhs-11132017.html").blocks)
+    assert "\n\n## Hard-line ethnic minority policies\n\n" in md
+    assert "\n\n## SIM card, money transfer\n\n" in md
+
+
+def test_chinaaid_stories_become_one_markdown_list() -> None:
+    md = markdown_body(_article("mass-arrests-in-xinjiang-continue.html").blocks)
+    items = [line for line in md.split("\n") if line.startswith("- ")]
+    assert len(items) == 4 and items[0].startswith("- Duran Duliwa")
+    start = md.index(items[0])
+    assert md[start:].startswith("\n".join(items))  # consecutive: one list, not four
+
+
+def test_text_that_looks_like_markdown_is_escaped() -> None:
+    md = markdown_body([("p", "# 500 detained *not* emphasis [link](x)"), ("p", "1. not a list"),
+                        ("quote", "They took her away"), ("pre", "a\n  b")])
+    assert md == ("\\# 500 detained \\*not\\* emphasis \\[link\\](x)\n\n1\\. not a list\n\n"
+                  "> They took her away\n\n```\na\n  b\n```")

@@ -55,7 +55,7 @@ class Article:
     description: str | None = None
     #: ``text`` block by block as ``(kind, text)``; kind is "h" (heading), "li"
     #: (list item), "quote", "pre" or "p": enough to render Markdown.
-    blocks: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    blocks: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
 
     def to_dict(self) -> dict[str, str | None]:
         """The fields as a plain dict, ready for JSON (``blocks`` left out: see ``text``)."""

@@ -97,6 +97,8 @@ def _capture_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--gzip-level", type=click.IntRange(1, 9), default=d.gzip_level,
                      show_default=True, help="zlib level for the WARC's gzip members."),
         click.option("--user-agent", default=d.user_agent, show_default=True),
+        click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False),
+                     help="PEM file of CA certificates to trust for https:// URLs."),
         click.option("--operator", default=None, help="Who runs the capture (warcinfo)."),
         click.option("--no-dedup", is_flag=True, help="Store repeated payloads again."),
         click.option("--no-wait", is_flag=True,
@@ -114,7 +116,7 @@ def _settings(**kw: Any) -> CaptureSettings:
         read_timeout=kw["timeout"], deadline=kw["deadline"], max_bytes=kw["max_bytes"],
         max_redirects=kw["max_redirects"], warc_size=kw["warc_size"],
         user_agent=kw["user_agent"], operator=kw["operator"], dedup=not kw["no_dedup"],
-        gzip_level=kw["gzip_level"],
+        gzip_level=kw["gzip_level"], ca_bundle=kw["ca_bundle"],
     )
 
 

@@ -249,7 +249,7 @@ class Fetcher:
             prepared = requests.PreparedRequest()
             prepared.prepare(method="GET", url=url, headers=session.headers,
                              cookies=session.cookies)
-            resp = adapter.send(prepared, stream=True,
+            resp = adapter.send(prepared, stream=True, verify=s.ca_bundle or True,
                                 timeout=(s.connect_timeout, s.read_timeout))
             extract_cookies_to_jar(session.cookies, prepared, resp.raw)  # type: ignore[no-untyped-call]
         except Exception as exc:

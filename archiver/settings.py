@@ -45,6 +45,9 @@ class CaptureSettings:
     # pages for ~10% larger WARCs: capture speed matters more before a takedown.
     gzip_level: int = 3
     extra_headers: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    #: A PEM file of CA certificates to trust instead of the system's (e.g. an
+    #: institution's TLS-inspecting proxy); None: the certifi bundle.
+    ca_bundle: str | None = None
 
     def __post_init__(self) -> None:
         checks = [

@@ -141,23 +141,44 @@ def test_dns_failure_is_reported(tmp_path: Path) -> None:
             "check the URL") in done.stderr
 
 
-def test_tls_certificate_error_is_reported(tmp_path: Path) -> None:
+@pytest.fixture
+def tls_site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A loopback HTTPS server with a self-signed certificate: (base URL, cert file)."""
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)],
                    check=True, capture_output=True, timeout=60)
     with HTTPTestServer() as server:
-        server.route("/secure", b"<p>secret</p>")
+        server.route("/secure", b"<p>Kazakh traders detained in Dorbiljin.</p>")
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
         httpd = server._server  # wrap the real listening socket in TLS
         assert httpd is not None
         httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-        url = server.url("/secure").replace("http://", "https://")
-        done = archiver(tmp_path, "capture", url, "--retries", "0", "--timeout", "5")
+        yield server.base_url.replace("http://", "https://"), cert
+
+
+def test_tls_certificate_error_is_reported(tmp_path: Path, tls_site: tuple[str, Path]) -> None:
+    url = tls_site[0] + "/secure"
+    done = archiver(tmp_path / "a", "capture", url, "--retries", "0", "--timeout", "5")
     assert done.returncode == 1
     line = next(x for x in done.stderr.splitlines() if x.startswith("FAILED"))
     assert line.startswith(f"FAILED {url}: TLS error") and "CERTIFICATE_VERIFY_FAILED" in line
+
+
+def test_https_capture_with_a_ca_bundle(tmp_path: Path, tls_site: tuple[str, Path]) -> None:
+    url = tls_site[0] + "/secure"
+    done = archiver(tmp_path / "a", "capture", url, "--ca-bundle", str(tls_site[1]),
+                    "--delay", "0")
+    assert done.returncode == 0, done.stderr
+    recs = [r for p in warcs_in(tmp_path / "a") for r in read_warc(p)]  # digests proven
+    (response,) = [r for r in recs if r.type == "response"]
+    (request,) = [r for r in recs if r.type == "request"]
+    assert response.uri == url and response.headers["WARC-IP-Address"] == "127.0.0.1"
+    assert response.http_head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert response.http_body == b"<p>Kazakh traders detained in Dorbiljin.</p>"
+    assert request.block.startswith(b"GET /secure HTTP/1.1\r\n")  # plaintext, after TLS
 
 
 def _limit_file_size() -> None:

@@ -121,7 +121,8 @@ def _settings(**kw: Any) -> CaptureSettings:
 
 
 def _read_url_file(path: str) -> list[str]:
-    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+    # utf-8-sig: URL lists saved by Windows editors start with a BOM.
+    stream = sys.stdin if path == "-" else open(path, encoding="utf-8-sig")  # noqa: SIM115
     with stream:
         lines = (line.split("#", 1)[0].strip() if line.lstrip().startswith("#")
                  else line.strip() for line in stream)

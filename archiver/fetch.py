@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 import requests
 import urllib3.exceptions
@@ -44,7 +44,8 @@ RETRYABLE_REASONS = frozenset({"refused", "reset", "timeout"})
 
 
 def validate_url(url: str) -> str:
-    """Return ``url`` stripped, or raise :class:`InvalidURLError` saying what is wrong."""
+    """``url`` stripped and without its #fragment (never sent, so never archived),
+    or :class:`InvalidURLError` saying what is wrong."""
     url = url.strip()
     try:
         parts = urlsplit(url)
@@ -58,7 +59,7 @@ def validate_url(url: str) -> str:
         raise InvalidURLError(url, "URL has no host name")
     if any(c.isspace() for c in url):
         raise InvalidURLError(url, "URL contains white space; percent-encode it")
-    return url
+    return urldefrag(url).url
 
 
 @dataclass

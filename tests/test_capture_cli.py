@@ -242,3 +242,16 @@ def test_gzip_level_reaches_every_member(tmp_path: Path, web: HTTPTestServer,
         d.decompress(data)
         data, members = d.unused_data, members + 1
     assert members >= 4  # warcinfo, request, response, metadata
+
+
+def test_url_file_with_bom_and_crlf_and_fragments(tmp_path: Path, web: HTTPTestServer) -> None:
+    web.route("/a", b"<p>a</p>")
+    web.route("/b", b"<p>b</p>")
+    urls = tmp_path / "urls.txt"
+    urls.write_bytes(b"\xef\xbb\xbf" + f"{web.url('/a')}#comments\r\n{web.url('/b')}\r\n".encode())
+    done = archiver(tmp_path, "capture", "-i", str(urls), "--delay", "0")
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(x) for x in archiver(tmp_path, "list", "--json").stdout.splitlines()]
+    assert sorted(r["url"] for r in rows) == [web.url("/a"), web.url("/b")]
+    targets = {r.uri for p in warcs_in(tmp_path) for r in read_warc(p) if r.type == "response"}
+    assert targets == {web.url("/a"), web.url("/b")}

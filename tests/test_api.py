@@ -1,0 +1,54 @@
+"""The public surface: the package's names and the commands a user sees."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+import archiver
+from archiver.cli import cli
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_every_public_name_resolves_and_nothing_else_is_advertised() -> None:
+    for name in archiver.__all__:
+        assert getattr(archiver, name) is not None, name
+    assert len(set(archiver.__all__)) == len(archiver.__all__)
+    assert {"capture_urls", "CaptureSettings", "extract_article", "Article", "verify_archive",
+            "ArchiverError", "ArchiveRoot"} <= set(archiver.__all__)
+
+
+def test_errors_share_one_base() -> None:
+    errors = importlib.import_module("archiver.errors")
+    for name in errors.__all__:
+        assert issubclass(getattr(errors, name), archiver.ArchiverError), name
+
+
+def _commands(group: click.Group, prefix: str = "archiver") -> list[str]:
+    out = []
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            out += _commands(command, f"{prefix} {name}")
+        else:
+            out.append(f"{prefix} {name}")
+    return out
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    readme = README.read_text(encoding="utf-8")
+    missing = [c for c in _commands(cli) if c not in readme]
+    assert not missing, f"commands missing from README.md: {missing}"
+
+
+def test_capture_does_not_load_the_extraction_stack() -> None:
+    # Start-up time counts for every capture run: lxml and bs4 load only for extract.
+    # (charset_normalizer is loaded by requests itself.)
+    code = ("import sys, archiver.cli, archiver.capture; "
+            "print(any(m in sys.modules for m in ('lxml', 'bs4')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

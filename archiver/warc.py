@@ -22,6 +22,7 @@ import hashlib
 import logging
 import os
 import re
+import threading
 import uuid
 import zlib
 from collections.abc import Iterator, Sequence
@@ -119,8 +120,25 @@ class _Serializer(WARCWriter):  # type: ignore[misc]
 def gzip_member(out: IO[bytes], record: ArcWarcRecord, level: int) -> None:
     """Serialize ``record`` with warcio into ``out`` as one complete gzip member."""
     member = _GzipMember(out, level)
-    _Serializer(member).write_record(record)
+    serializer = _serializer()
+    serializer.out = member
+    try:
+        serializer.write_record(record)
+    finally:
+        serializer.out = None
     member.finish()
+
+
+_LOCAL = threading.local()
+
+
+def _serializer() -> _Serializer:
+    # One per thread: constructing warcio's writer costs a gethostname() call
+    # each time, and records are written by several threads at once.
+    ser: _Serializer | None = getattr(_LOCAL, "serializer", None)
+    if ser is None:
+        ser = _LOCAL.serializer = _Serializer(None)
+    return ser
 
 
 class _GzipMember:
@@ -180,7 +198,7 @@ def build_record(
     fields["WARC-Block-Digest"] = sha256_label(block_digest)
     if payload_digest:
         fields["WARC-Payload-Digest"] = payload_digest
-    builder = _Serializer(None)
+    builder = _serializer()
     record = builder.create_warc_record(
         uri,
         rec_type,

@@ -180,7 +180,7 @@ class _Run:
         except Exception as exc:  # warcio/zlib raise many types on damaged records
             return Problem(self.name(path), offset, f"unreadable record: {exc}")
 
-    def response(self, resp: _Response, record: Any) -> Extracted:
+    def response(self, resp: _Response, record: Any) -> Extracted | None:
         chunked = "chunked" in (resp.headers.get_header("Transfer-Encoding") or "").lower()
         payload = read_payload(record.raw_stream, chunked=chunked, max_bytes=self.max_body,
                                source=resp.target_uri)
@@ -190,6 +190,8 @@ class _Run:
         coding = resp.headers.get_header("Content-Encoding")
         body = decode_content(payload.data, coding, max_bytes=self.max_body,
                               source=resp.target_uri)
+        if not resp.content_type.strip() and not _sniffs_as_html(body):
+            return None
         article = extract_article(body, resp.target_uri, encoding=_charset(resp.content_type))
         prov = Provenance(
             payload.sha256, text_sha256(article.text), warc_file=self.name(resp.path),
@@ -214,6 +216,8 @@ class _Run:
                 if not _is_html_ok(resp):
                     return None
                 found = self.response(resp, record)
+                if found is None:
+                    return None
         except ExtractError as exc:
             return Problem(self.name(rev.path), rev.offset, f"revisit of {original}: {exc}")
         except Exception as exc:  # damaged original: report against the revisit
@@ -259,8 +263,19 @@ def _identify(path: Path, offset: int, record: Any) -> _Response:
 
 
 def _is_html_ok(resp: _Response) -> bool:
+    """Status 200 and HTML, or no Content-Type at all (then the body is sniffed)."""
     media = resp.content_type.split(";", 1)[0].strip().lower()
-    return resp.status == "200" and media in HTML_TYPES
+    return resp.status == "200" and (media in HTML_TYPES or not media)
+
+
+_HTML_START = re.compile(
+    rb"^(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b",
+    re.IGNORECASE | re.DOTALL)
+
+
+def _sniffs_as_html(body: bytes) -> bool:
+    """Whether a body served without a Content-Type starts like an HTML page (as browsers sniff)."""
+    return _HTML_START.match(body[:1024]) is not None
 
 
 def _charset(content_type: str) -> str | None:

@@ -1,6 +1,8 @@
-"""Markdown output keeps the article's structure: headings, list items, quotes, code."""
+"""Extract output: Markdown keeps structure; untyped responses are sniffed like a browser."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from archiver import Article, extract_article
 from archiver.demo import load_site
@@ -37,3 +39,26 @@ def test_text_that_looks_like_markdown_is_escaped() -> None:
                         ("quote", "They took her away"), ("pre", "a\n  b")])
     assert md == ("\\# 500 detained \\*not\\* emphasis \\[link\\](x)\n\n1\\. not a list\n\n"
                   "> They took her away\n\n```\na\n  b\n```")
+
+
+def test_responses_without_content_type_are_sniffed(tmp_path: Path) -> None:
+    import http_scripts as hs
+    from servers import RawServer
+
+    from archiver import ArchiveRoot, capture_urls
+    from archiver.extract import Extracted, extract_warcs, find_warcs
+    from archiver.settings import CaptureSettings
+
+    page = (b"<!DOCTYPE html><html><head><title>Detentions</title></head><body><article>"
+            + b"<p>Police detained hundreds of ethnic Kazakh traders in the county.</p>" * 5
+            + b"</article></body></html>")
+    png = b"\x89PNG\r\n\x1a\n" + bytes(200)
+    with RawServer() as server:
+        server.script("/page", hs.ok(page, content_type=None))
+        server.script("/image", hs.ok(png, content_type=None))
+        root = ArchiveRoot(tmp_path)
+        page_url = server.url("/page")
+        capture_urls(root, [page_url, server.url("/image")], CaptureSettings(delay=0, retries=0))
+    items = list(extract_warcs(find_warcs(root), root=root))
+    assert [i.provenance.target_uri for i in items if isinstance(i, Extracted)] == [page_url]
+    assert all(isinstance(i, Extracted) for i in items)  # the image is skipped, not a problem

@@ -176,12 +176,6 @@ class WarcWriter:
             if self._fh.tell() >= self.warc_size:
                 self._close_current()
 
-    def write_capture(self, records: Sequence[OpenRecord]) -> list[WrittenRecord]:
-        """Encode, append and sync one capture."""
-        written = self.append(self.encode(records))
-        self.sync()
-        return written
-
     def close(self) -> list[Path]:
         """Close the current file (rename ``.open`` away); return every file closed."""
         with self._lock:

@@ -2,6 +2,7 @@
 
     python tests/bench/bench_capture.py                    # 500 pages x ~50 KB, 3 rounds
     python tests/bench/bench_capture.py --pages 200 --rounds 1 --server asyncio
+    python tests/bench/bench_capture.py --latency 0.05   # remote-like hosts: 50 ms per response
 
 Serves a generated site of distinct HTML pages (so deduplication never
 kicks in) and, in the same run, captures it with ``archiver capture -i
@@ -160,10 +161,10 @@ def nginx_server(root: Path, hosts: Sequence[str], tmp: Path) -> Iterator[int]:
 
 
 @contextlib.contextmanager
-def asyncio_server(root: Path, hosts: Sequence[str]) -> Iterator[int]:
+def asyncio_server(root: Path, hosts: Sequence[str], latency: float = 0.0) -> Iterator[int]:
     port = free_port(hosts)
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", str(root), str(port), *hosts],
-                            stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, __file__, "--serve", str(root), str(port),
+                             str(latency), *hosts], stdin=subprocess.DEVNULL)
     try:
         wait_ready(hosts, port, proc)
         yield port
@@ -181,8 +182,11 @@ def stop_child(proc: subprocess.Popen[bytes], sig: int) -> None:
             proc.wait(timeout=10)
 
 
-def serve_forever(root: Path, port: int, hosts: Sequence[str]) -> None:
-    """The fallback server: every file of ``root`` in memory, HTTP/1.1 keep-alive."""
+def serve_forever(root: Path, port: int, hosts: Sequence[str], latency: float = 0.0) -> None:
+    """The fallback server: every file of ``root`` in memory, HTTP/1.1 keep-alive.
+
+    ``latency`` delays each response, as a remote server's round trip would.
+    """
     files = {"/" + p.relative_to(root).as_posix(): p.read_bytes()
              for p in root.rglob("*") if p.is_file()}
     heads = {
@@ -198,6 +202,8 @@ def serve_forever(root: Path, port: int, hosts: Sequence[str]) -> None:
                 head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
                 target = head.split(b" ", 2)[1].decode("latin-1").split("?", 1)[0]
                 body = files.get(target)
+                if latency:
+                    await asyncio.sleep(latency)
                 writer.write(missing if body is None else heads[target] + body)
                 await writer.drain()
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError,
@@ -317,15 +323,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=8, help="archiver, four-host run")
     parser.add_argument("--server", choices=("auto", "nginx", "asyncio"), default="auto")
+    parser.add_argument("--latency", type=float, default=0.0, metavar="SECONDS",
+                        help="delay every response (as a remote news site's round trip); "
+                             "uses the asyncio server")
     parser.add_argument("--serve", nargs="+", help=argparse.SUPPRESS)  # internal: child server
     args = parser.parse_args(argv)
     if args.serve:
-        serve_forever(Path(args.serve[0]), int(args.serve[1]), args.serve[2:])
+        serve_forever(Path(args.serve[0]), int(args.serve[1]), args.serve[3:],
+                      float(args.serve[2]))
         return 0
     if shutil.which("wget") is None:
         print("wget is not installed (apt-get install wget)", file=sys.stderr)
         return 2
-    kind = args.server
+    kind = "asyncio" if args.latency else args.server
     if kind == "auto":
         kind = "nginx" if shutil.which("nginx") else "asyncio"
         if kind == "asyncio":
@@ -338,11 +348,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         paths = make_site(site, args.pages, args.size)
         megabytes = sum((site / p.lstrip("/")).stat().st_size for p in paths) / 1e6
         hosts = (HOST_SINGLE, *HOSTS_MULTI)
-        server = nginx_server(site, hosts, tmp) if kind == "nginx" else asyncio_server(site, hosts)
+        server = (nginx_server(site, hosts, tmp) if kind == "nginx"
+                  else asyncio_server(site, hosts, args.latency))
         wget_version = subprocess.run(["wget", "--version"], capture_output=True, text=True,
                                       check=False).stdout.splitlines()[0]
-        print(f"server: {kind}; archiver: {sys.executable} -m archiver; {wget_version}; "
-              f"{os.cpu_count()} CPUs")
+        print(f"server: {kind}, {args.latency * 1000:.0f} ms latency per response; archiver: "
+              f"{sys.executable} -m archiver; {wget_version}; {os.cpu_count()} CPUs")
         with server as port:
             single = tmp / "urls-1host.txt"
             single.write_text("".join(f"http://{HOST_SINGLE}:{port}{p}\n" for p in paths))

@@ -15,8 +15,7 @@ import zlib
 from dataclasses import dataclass
 from typing import IO, Any
 
-from warcio.bufferedreaders import ChunkedDataReader
-
+from .blockdigest import Dechunker
 from .errors import ExtractError
 
 __all__ = ["DEFAULT_MAX_BODY", "Payload", "decode_content", "read_payload"]
@@ -33,23 +32,36 @@ class Payload:
     sha256: str
 
 
+class _Collector:
+    """A de-chunker sink that keeps the payload, hashes it and enforces the cap."""
+
+    def __init__(self, max_bytes: int, source: str | None) -> None:
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.digest = hashlib.sha256()
+        self.max_bytes, self.source = max_bytes, source
+
+    def update(self, data: bytes | memoryview) -> None:
+        self.size += len(data)
+        if self.size > self.max_bytes:
+            raise ExtractError(self.source, f"HTTP body larger than {self.max_bytes} bytes")
+        self.digest.update(data)
+        self.parts.append(bytes(data))
+
+
 def read_payload(stream: IO[bytes], *, chunked: bool, max_bytes: int = DEFAULT_MAX_BODY,
                  source: str | None = None) -> Payload:
     """Read an HTTP body from ``stream``, de-chunking it if ``chunked``.
 
-    Raises :class:`ExtractError` if it is larger than ``max_bytes``.
+    The de-chunker is the one the WARC payload digests are computed with
+    (:class:`archiver.blockdigest.Dechunker`), so a sound record always matches
+    its ``WARC-Payload-Digest``. Raises :class:`ExtractError` past ``max_bytes``.
     """
-    reader: IO[bytes] = ChunkedDataReader(stream) if chunked else stream
-    digest = hashlib.sha256()
-    parts: list[bytes] = []
-    size = 0
-    while block := reader.read(BLOCK_SIZE):
-        size += len(block)
-        if size > max_bytes:
-            raise ExtractError(source, f"HTTP body larger than {max_bytes} bytes")
-        digest.update(block)
-        parts.append(block)
-    return Payload(b"".join(parts), digest.hexdigest())
+    sink = _Collector(max_bytes, source)
+    feed = Dechunker(sink).feed if chunked else sink.update
+    while block := stream.read(BLOCK_SIZE):
+        feed(block)
+    return Payload(b"".join(sink.parts), sink.digest.hexdigest())
 
 
 def decode_content(data: bytes, encoding: str | None, *, max_bytes: int = DEFAULT_MAX_BODY,

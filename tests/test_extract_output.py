@@ -62,3 +62,26 @@ def test_responses_without_content_type_are_sniffed(tmp_path: Path) -> None:
     items = list(extract_warcs(find_warcs(root), root=root))
     assert [i.provenance.target_uri for i in items if isinstance(i, Extracted)] == [page_url]
     assert all(isinstance(i, Extracted) for i in items)  # the image is skipped, not a problem
+
+
+def test_chunked_page_with_extensions_and_trailers_extracts_cleanly(tmp_path: Path) -> None:
+    # The payload digest check in extract must de-chunk exactly as capture digested.
+    import http_scripts as hs
+    from servers import RawServer
+
+    from archiver import ArchiveRoot, capture_urls
+    from archiver.extract import Extracted, extract_warcs, find_warcs
+    from archiver.settings import CaptureSettings
+
+    para = b"<p>Police detained hundreds of ethnic Kazakh traders in the county.</p>"
+    pieces = [b"<html><head><title>Raids</title></head><body><article>", para * 3,
+              para * 3, b"</article></body></html>"]
+    with RawServer() as server:
+        server.script("/chunked", hs.chunked(pieces, extensions=["a=1", None, "b", None],
+                                             trailers=[("X-Trace", "abc")]))
+        root = ArchiveRoot(tmp_path)
+        url = server.url("/chunked")
+        capture_urls(root, [url], CaptureSettings(delay=0, retries=0))
+    (item,) = list(extract_warcs(find_warcs(root), root=root))
+    assert isinstance(item, Extracted), item
+    assert item.article.text.count("Police detained hundreds") == 6

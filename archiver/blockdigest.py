@@ -20,6 +20,7 @@ __all__ = [
     "PAYLOAD_TYPES",
     "BlockDigester",
     "Dechunker",
+    "chunked_coding",
     "http_digests",
     "is_chunked",
 ]
@@ -144,12 +145,18 @@ class BlockDigester:
 
 
 def is_chunked(head: bytes) -> bool:
+    """Whether an HTTP head's body is chunked (its last transfer-coding is ``chunked``)."""
     for line in head.split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
         if name.strip().lower() == b"transfer-encoding":
-            codings = [c.strip() for c in value.lower().split(b",")]
-            return bool(codings) and codings[-1] == b"chunked"
+            return chunked_coding(value.decode("latin-1"))
     return False
+
+
+def chunked_coding(transfer_encoding: str | None) -> bool:
+    """Whether a ``Transfer-Encoding`` value ends in ``chunked`` (RFC 9112 §6.1)."""
+    codings = [c.strip() for c in (transfer_encoding or "").lower().split(",")]
+    return codings[-1] == "chunked"
 
 
 class _Counter:

@@ -27,6 +27,7 @@ from typing import Any
 from warcio.archiveiterator import ArchiveIterator
 
 from .article import Article, extract_article
+from .blockdigest import chunked_coding
 from .errors import ArchiverError, ExtractError, WarcError
 from .payload import DEFAULT_MAX_BODY, decode_content, read_payload
 from .root import ArchiveRoot
@@ -181,7 +182,7 @@ class _Run:
             return Problem(self.name(path), offset, f"unreadable record: {exc}")
 
     def response(self, resp: _Response, record: Any) -> Extracted | None:
-        chunked = "chunked" in (resp.headers.get_header("Transfer-Encoding") or "").lower()
+        chunked = chunked_coding(resp.headers.get_header("Transfer-Encoding"))
         payload = read_payload(record.raw_stream, chunked=chunked, max_bytes=self.max_body,
                                source=resp.target_uri)
         if resp.declared_digest and resp.declared_digest != payload.sha256:

@@ -180,6 +180,7 @@ class _Run:
         self.queue: queue.Queue[_Job | None] = queue.Queue(maxsize=2 * settings.concurrency + 2)
         self._pending: dict[str, PayloadRef] = {}  # payloads queued but not yet catalogued
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
 
     def close(self) -> list[Path]:
         self.fetcher.close()
@@ -202,8 +203,15 @@ class _Run:
         try:
             workers = min(self.settings.concurrency, len(by_host))
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="capture") as pool:
-                for done in [pool.submit(self._host_worker, u) for u in by_host.values()]:
-                    done.result()
+                futures = [pool.submit(self._host_worker, u) for u in by_host.values()]
+                try:
+                    for done in futures:
+                        done.result()
+                except BaseException:
+                    # Ctrl-C or worse: workers stop after their current page, so
+                    # the pool's exit does not wait for every remaining URL.
+                    self._stopping.set()
+                    raise
         finally:
             self.queue.put(None)
             committer.join()
@@ -212,6 +220,8 @@ class _Run:
 
     def _host_worker(self, urls: list[str]) -> None:
         for url in urls:
+            if self._stopping.is_set():
+                return
             try:
                 self._capture_one(url)
             except Exception as exc:  # one bad URL must never stop the batch

@@ -158,3 +158,27 @@ def test_reindex_reports_a_warc_cut_short_and_indexes_the_rest(tmp_path: Path) -
     with sqlite3.connect(tmp_path / "manifests" / "catalog.sqlite") as db:
         urls = sorted(u for (u,) in db.execute("SELECT url FROM captures"))
     assert [u.rsplit("/", 1)[1] for u in urls] == ["a", "c"]
+
+
+def test_ctrl_c_stops_promptly_and_leaves_a_closed_listed_warc(tmp_path: Path) -> None:
+    with HTTPTestServer() as web:
+        for n in range(200):
+            web.route(f"/p{n}", Response(body=f"<p>report {n}</p>".encode(), delay=0.05))
+        urls = tmp_path / "urls.txt"
+        urls.write_text("".join(web.url(f"/p{n}") + "\n" for n in range(200)))
+        proc = archiver(tmp_path / "a", "-q", "capture", "-i", str(urls), "--delay", "0")
+        time.sleep(2.0)  # some pages are in
+        proc.send_signal(signal.SIGINT)
+        t0 = time.monotonic()
+        proc.communicate(timeout=30)
+        assert time.monotonic() - t0 < 5  # not the ~8 s the remaining pages would take
+        assert proc.returncode != 0
+        hits = sum(web.hits(f"/p{n}") for n in range(200))
+    root = tmp_path / "a"
+    assert not open_files(root)
+    (warc,) = sorted((root / "warcs").rglob("*.warc.gz"))
+    recs = read_warc(warc)
+    assert 0 < len([r for r in recs if r.type == "response"]) == hits < 200
+    check = subprocess.run(["sha256sum", "-c", "manifests/manifest-sha256.txt"], cwd=root,
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr

@@ -144,6 +144,7 @@ class _Job:
     encoded: EncodedCapture | None
     has_response: bool
     payloads: list[tuple[str, PayloadRef]]
+    refers_to: frozenset[str]  # the records its revisits point at
 
 
 class _Run:
@@ -181,6 +182,7 @@ class _Run:
         self._pending: dict[str, PayloadRef] = {}  # payloads queued but not yet catalogued
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._lost: set[str] = set()  # responses whose write failed (committer thread only)
 
     def close(self) -> list[Path]:
         self.fetcher.close()
@@ -255,7 +257,9 @@ class _Run:
         # it is already behind (several hosts at once), then this worker.
         backlog = self.queue.qsize() >= self.queue.maxsize // 2
         encoded = self.writer.encode(records) if backlog else None
-        return _Job(result, capture, records, encoded, bool(final_id), payloads)
+        refers = frozenset(r.record.rec_headers.get_header("WARC-Refers-To") for r in records
+                           if r.record.rec_type == "revisit")
+        return _Job(result, capture, records, encoded, bool(final_id), payloads, refers)
 
     def _original(self, sha: str) -> PayloadRef | None:
         with self._lock:
@@ -317,6 +321,8 @@ class _Run:
     def _commit(self, batch: list[_Job]) -> None:
         appended: list[tuple[_Job, list[WrittenRecord]]] = []
         for job in batch:
+            if job.refers_to & self._lost:
+                job = self._rebuild(job)
             try:
                 encoded = job.encoded or self.writer.encode(job.records)
                 appended.append((job, self.writer.append(encoded)))
@@ -336,7 +342,15 @@ class _Run:
             finally:
                 job.result.close()
 
+    def _rebuild(self, job: _Job) -> _Job:
+        """Build a job's records again: a revisit in it points at a response that was
+        never written (its write failed), so it must carry its payload itself."""
+        if job.encoded is not None:
+            job.encoded.close()
+        return self._prepare(job.result)
+
     def _not_written(self, job: _Job, exc: WarcError) -> None:
+        self._lost.update(ref.record_id for _, ref in job.payloads)
         with self._lock:
             for sha, ref in job.payloads:
                 if self._pending.get(sha) == ref:

@@ -255,3 +255,24 @@ def test_url_file_with_bom_and_crlf_and_fragments(tmp_path: Path, web: HTTPTestS
     assert sorted(r["url"] for r in rows) == [web.url("/a"), web.url("/b")]
     targets = {r.uri for p in warcs_in(tmp_path) for r in read_warc(p) if r.type == "response"}
     assert targets == {web.url("/a"), web.url("/b")}
+
+
+def test_no_revisit_points_at_a_response_that_could_not_be_written(
+    tmp_path: Path, web: HTTPTestServer
+) -> None:
+    # /huge fails on the "full disk"; /mirror has the same payload and may already be
+    # queued as its revisit: it must not end up as a revisit of a record that is not there.
+    blob = os.urandom(900_000)
+    web.route("/huge", blob)
+    web.route("/mirror", blob)
+    web.route("/small", b"<p>small</p>")
+    done = archiver(tmp_path, "capture", web.url("/huge"), web.url("/mirror"),
+                    web.url("/small"), "--delay", "0", preexec=_limit_file_size)
+    assert done.returncode == 1
+    failed = sorted(x.split(":", 2)[1] for x in done.stderr.splitlines()
+                    if x.startswith("FAILED"))
+    assert len(failed) == 2
+    recs = [r for p in warcs_in(tmp_path) for r in read_warc(p)]
+    ids = {r.id for r in recs}
+    assert all(r.headers["WARC-Refers-To"] in ids for r in recs if r.type == "revisit")
+    assert [r.uri for r in recs if r.type == "response"] == [web.url("/small")]

@@ -276,3 +276,25 @@ def test_no_revisit_points_at_a_response_that_could_not_be_written(
     ids = {r.id for r in recs}
     assert all(r.headers["WARC-Refers-To"] in ids for r in recs if r.type == "revisit")
     assert [r.uri for r in recs if r.type == "response"] == [web.url("/small")]
+
+
+def test_a_large_body_streams_with_bounded_memory(tmp_path: Path) -> None:
+    import http_scripts as hs
+    from servers import RawServer
+
+    size = 150 << 20
+    with RawServer(record_limit=0) as server:
+        server.script("/big", hs.huge_body(size))
+        url = server.url("/big")
+        # A fresh parent process, so RUSAGE_CHILDREN is archiver's peak alone.
+        probe = ("import resource, subprocess, sys; "
+                 "subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+                 "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+        out = subprocess.run(
+            [sys.executable, "-c", probe, sys.executable, "-m", "archiver", "--root",
+             str(tmp_path), "capture", url, "--delay", "0", "--max-bytes", str(200 << 20)],
+            capture_output=True, text=True, timeout=300, check=True)
+    peak_mb = int(out.stdout) / 1024
+    assert peak_mb < 100, f"peak RSS {peak_mb:.0f} MB for a {size >> 20} MB body"
+    (response,) = [r for p in warcs_in(tmp_path) for r in read_warc(p) if r.type == "response"]
+    assert len(response.http_body) == size and "WARC-Truncated" not in response.headers

@@ -170,11 +170,13 @@ class _Run:
             return None
         try:
             resp = _identify(path, offset, record)
+            if not _is_html_ok(resp):
+                return None  # (a revisit carries its original's headers: same test)
             if kind == "response":
+                # Only HTML originals are remembered for revisits: memory grows
+                # with the pages, not with every image and script archived.
                 self.responses[resp.record_id] = (path, offset)
-                return self.response(resp, record) if _is_html_ok(resp) else None
-            if resp.status != "200":
-                return None
+                return self.response(resp, record)
             return self.revisit(resp)
         except ExtractError as exc:
             return Problem(self.name(path), offset, str(exc))

@@ -32,7 +32,6 @@ from .errors import ManifestError
 __all__ = [
     "RECORDS_NAME",
     "FileEntry",
-    "RecordEntry",
     "copy_groups",
     "iter_file_entries",
     "iter_groups",
@@ -58,21 +57,6 @@ class FileEntry:
     sha256: str
     records: int
     error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RecordEntry:
-    """One ``record`` line: a WARC record and its digests as ingested."""
-
-    path: str
-    offset: int
-    length: int
-    record_id: str
-    type: str
-    target_uri: str | None
-    date: str | None
-    block_sha256: str
-    payload_sha256: str | None
 
 
 def _dumps(obj: dict[str, Any]) -> bytes:
@@ -119,10 +103,10 @@ def _file_entry(obj: dict[str, Any], path: Path, lineno: int) -> FileEntry:
         raise ManifestError(path, f"file line lacks {exc}", line=lineno) from exc
 
 
-def _record_entry(obj: dict[str, Any], path: Path, lineno: int) -> RecordEntry:
+def _record_entry(obj: dict[str, Any], path: Path, lineno: int) -> RecordDigest:
     try:
-        return RecordEntry(
-            obj["file"], int(obj["offset"]), int(obj["length"]), obj["record_id"], obj["type"],
+        return RecordDigest(
+            int(obj["offset"]), int(obj["length"]), obj["record_id"], obj["type"],
             obj.get("target_uri"), obj.get("date"), obj["block_sha256"], obj.get("payload_sha256"),
         )
     except (KeyError, TypeError, ValueError) as exc:
@@ -153,14 +137,14 @@ def iter_file_entries(path: Path) -> Iterator[FileEntry]:
 
 
 def iter_groups(path: Path, wanted: Iterable[str] | None = None
-                ) -> Iterator[tuple[FileEntry, list[RecordEntry]]]:
+                ) -> Iterator[tuple[FileEntry, list[RecordDigest]]]:
     """Stream ``(file, records)`` groups; only files in ``wanted`` if given.
 
     Memory holds one file's records at a time.
     """
     keep = None if wanted is None else set(wanted)
     current: FileEntry | None = None
-    records: list[RecordEntry] = []
+    records: list[RecordDigest] = []
     with open(path, "rb") as fh:
         for lineno, line in enumerate(fh, 1):
             is_file = line.startswith(_FILE_PREFIX)

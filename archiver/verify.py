@@ -30,7 +30,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from .digest import WarcScan, describe_exception, record_at, scan_warc, sha256_file
+from .digest import (
+    RecordDigest,
+    WarcScan,
+    describe_exception,
+    record_at,
+    scan_warc,
+    sha256_file,
+)
 from .errors import ConfigError, VerifyError
 from .events import append_event, file_sha256, utc_now
 from .manifest import (
@@ -43,7 +50,7 @@ from .manifest import (
 )
 from .pool import batched, default_jobs, imap_ordered
 from .problem import DamagedRecord, Problem, VerifyReport
-from .records import RECORDS_NAME, FileEntry, RecordEntry, iter_file_entries, iter_groups
+from .records import RECORDS_NAME, FileEntry, iter_file_entries, iter_groups
 from .root import ArchiveRoot
 
 __all__ = ["verify"]
@@ -116,7 +123,7 @@ def _check_batch(task: tuple[str, bool, list[str]]) -> list[_Checked]:
     return out
 
 
-def _record_reason(fh: BinaryIO, size: int, entry: RecordEntry) -> str | None:
+def _record_reason(fh: BinaryIO, size: int, entry: RecordDigest) -> str | None:
     if entry.offset >= size:
         return "lost: the file ends before this record"
     if entry.offset + entry.length > size:
@@ -134,7 +141,7 @@ def _record_reason(fh: BinaryIO, size: int, entry: RecordEntry) -> str | None:
     return None
 
 
-def _name_damaged(task: tuple[str, list[RecordEntry]]) -> list[DamagedRecord]:
+def _name_damaged(task: tuple[str, list[RecordDigest]]) -> list[DamagedRecord]:
     """Worker: which of a damaged file's indexed records no longer read back intact."""
     full, entries = task
     try:

@@ -19,7 +19,7 @@ from typing import Any
 from archiver import ArchiveRoot
 from archiver.capture import capture_urls
 from archiver.demo import DemoSite
-from archiver.records import RecordEntry
+from archiver.digest import RecordDigest
 from archiver.settings import CaptureSettings
 
 FAST = CaptureSettings(delay=0, retries=0, connect_timeout=2, read_timeout=2, deadline=10,
@@ -54,14 +54,13 @@ def manifest_sha(root: ArchiveRoot, rel: str) -> str:
     raise KeyError(rel)
 
 
-def records_of(root: ArchiveRoot, rel: str) -> list[RecordEntry]:
+def records_of(root: ArchiveRoot, rel: str) -> list[RecordDigest]:
     out = []
     for line in (root.manifests / "records.jsonl").read_text().splitlines():
         obj = json.loads(line)
         if obj["kind"] == "record" and obj["file"] == rel:
-            del obj["kind"]
-            obj["path"] = obj.pop("file")
-            out.append(RecordEntry(**obj))
+            del obj["kind"], obj["file"]
+            out.append(RecordDigest(**obj))
     return out
 
 

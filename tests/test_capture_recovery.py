@@ -144,7 +144,7 @@ def test_reindex_reports_a_warc_cut_short_and_indexes_the_rest(tmp_path: Path) -
         for name in ("a", "b", "c"):  # three runs: three WARC files
             proc = archiver(tmp_path, "capture", web.url(f"/{name}"), "--delay", "0")
             assert proc.communicate(timeout=60) and proc.returncode == 0
-    first, second, third = closed_warcs(tmp_path)
+    _, second, _ = closed_warcs(tmp_path)
     data = second.read_bytes()
     second.write_bytes(data[: len(data) - 100])  # cut inside its last record
 

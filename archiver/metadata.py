@@ -27,10 +27,19 @@ _ARTICLE_TYPES = re.compile(
     r"|Blog|WebPage|Posting)$"
 )
 _TITLE_SEP = re.compile(r"\s+[|\-–—\\/>»·:]\s+")
+# A byline in the text: a keyword then a colon ("作者：", "编辑:"), or "记者"/"作者"
+# then a space; the colon is required for the others because "编辑" also begins
+# words like "编辑部". "文/NAME" is a byline too.
+_AUTHOR_NAME = (r"([\u4e00-\u9fff·]{2,4}(?:[ 、，,][\u4e00-\u9fff·]{2,4}){0,4}"
+                r"|[A-Za-z][\w.\- ]{1,30})")
 _AUTHOR_TEXT = re.compile(
-    r"(?:作者|作\s*者|撰文|执笔人|文\s*/|记者|责任编辑|编辑)\s*[:：]?\s*"
-    r"([\u4e00-\u9fff·]{2,4}(?:[ 、，,][\u4e00-\u9fff·]{2,4}){0,4}|[A-Za-z][\w.\- ]{1,30})"
+    r"(?:(?:作者|作\s*者|撰文|执笔人|记者|责任编辑|编辑)\s*[:：]\s*|(?:记者|作者)[ \t\u3000]+)"
+    + _AUTHOR_NAME + r"|文\s*/\s*([\u4e00-\u9fff·]{2,4})"
 )
+
+
+# Sites put their own name or domain in author fields; no person is a domain.
+_DOMAIN = re.compile(r"www\.|https?:|\.(?:com|cn|net|org|gov)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -166,13 +175,15 @@ def read_author(page: Page, ld: JsonLd, text: str) -> str | None:
     declared = ld.author or _meta(
         page, "author", "dc.creator", "article:author", "parsely-author", "byl",
         "sailthru.author", "twitter:creator")
-    if declared and not declared.startswith(("http://", "https://", "@")):
+    if declared and not declared.startswith("@") and not _DOMAIN.search(declared):
         return re.sub(r"^(?:by|von|par|por)\s+", "", declared, flags=re.I)
     found = _itemprop(page, "author", "creator")
     if found:
         return re.sub(r"^(?:by|von|par|por)\s+", "", found, flags=re.I)
     match = _AUTHOR_TEXT.search(text[:3000]) or _AUTHOR_TEXT.search(text[-600:])
-    return match.group(1).strip() if match else None
+    if match is None:
+        return None
+    return next(g for g in match.groups() if g).strip()
 
 
 def read_published(page: Page, ld: JsonLd, before: str, text: str) -> str | None:

@@ -145,3 +145,23 @@ def test_title_heading_is_not_repeated_in_the_text() -> None:
     head = "<meta property='og:title' content='Raids in Ili'>"
     body = f"<article><h1>Raids in Ili</h1><p>{PROSE}</p><p>{PROSE}</p></article>"
     assert not extract_article(_page(body, head)).text.startswith("Raids in Ili")
+
+
+def _zh_page(byline: str, meta_author: str | None = None) -> str:
+    meta = f'<meta name="author" content="{meta_author}">' if meta_author else ""
+    sentence = "新疆伊犁哈萨克自治州的警方本月拘押了数百名哈萨克族商人，冻结了他们的银行账户。"
+    para = "<p>" + sentence * 3 + "</p>"
+    return (f"<html><head><meta charset='utf-8'>{meta}<title>拘押</title></head><body>"
+            f"<article><p>{byline}</p>{para}{para}</article></body></html>")
+
+
+def test_chinese_byline_rules() -> None:
+    # "记者" followed by a space is a byline; "编辑" without a colon starts other words.
+    assert extract_article(_zh_page("本报记者 王建宏 张文攀")).author == "王建宏 张文攀"
+    assert extract_article(_zh_page("作者：乔龙")).author == "乔龙"
+    assert extract_article(_zh_page("编辑部经历了近一年的调查")).author is None
+
+
+def test_a_domain_is_never_an_author() -> None:
+    page = _zh_page("本报讯", meta_author="www.yunnan.cn,云南日报报业集团,云南网")
+    assert extract_article(page).author is None

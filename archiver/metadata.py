@@ -38,6 +38,11 @@ _AUTHOR_TEXT = re.compile(
 )
 
 
+# What sites run onto a name in a byline: a date, a time, a @handle.
+_BYLINE_TAIL = re.compile(
+    r"\s+(?:@\w|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b"
+    r"|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|\d{4}-\d{2}-\d{2}|updated\b|published\b)",
+    re.IGNORECASE)
 # Sites put their own name or domain in author fields; no person is a domain.
 _DOMAIN = re.compile(r"www\.|https?:|\.(?:com|cn|net|org|gov)\b", re.IGNORECASE)
 
@@ -176,14 +181,22 @@ def read_author(page: Page, ld: JsonLd, text: str) -> str | None:
         page, "author", "dc.creator", "article:author", "parsely-author", "byl",
         "sailthru.author", "twitter:creator")
     if declared and not declared.startswith("@") and not _DOMAIN.search(declared):
-        return re.sub(r"^(?:by|von|par|por)\s+", "", declared, flags=re.I)
+        return _clean_byline(declared)
     found = _itemprop(page, "author", "creator")
     if found:
-        return re.sub(r"^(?:by|von|par|por)\s+", "", found, flags=re.I)
+        return _clean_byline(found)
     match = _AUTHOR_TEXT.search(text[:3000]) or _AUTHOR_TEXT.search(text[-600:])
     if match is None:
         return None
     return next(g for g in match.groups() if g).strip()
+
+
+def _clean_byline(value: str) -> str | None:
+    """A byline without its "By", leading dashes, or a date or @handle run onto it."""
+    value = re.sub(r"^[\s\-–—:|·]*(?:by|von|par|por)?\s+|^[\s\-–—:|·]+", "", value,
+                   flags=re.I)
+    value = _BYLINE_TAIL.split(value, maxsplit=1)[0]
+    return value.strip(" ,;|·-–—") or None
 
 
 def read_published(page: Page, ld: JsonLd, before: str, text: str) -> str | None:

@@ -165,3 +165,13 @@ def test_chinese_byline_rules() -> None:
 def test_a_domain_is_never_an_author() -> None:
     page = _zh_page("本报讯", meta_author="www.yunnan.cn,云南日报报业集团,云南网")
     assert extract_article(page).author is None
+
+
+def test_bylines_lose_dashes_by_and_run_on_dates() -> None:
+    body = f"<article><p>{PROSE}</p><p>{PROSE}</p></article>"
+    head = '<meta name="author" content="—Nicolas Perriault">'
+    assert extract_article(_page(body, head)).author == "Nicolas Perriault"
+    head = '<meta name="author" content="By Steven Musil January 18, 2017 11:00 PM @smusil">'
+    assert extract_article(_page(body, head)).author == "Steven Musil"
+    head = '<meta name="author" content="Mayer, Jan">'  # a month name alone is a name
+    assert extract_article(_page(body, head)).author == "Mayer, Jan"

@@ -80,7 +80,8 @@ def extract_article(
     blocks = _without_title(_crosscheck(page, container, (start, end), ld), page, ld)
     body = "\n\n".join(text for _, text in blocks)
     before = _text_before(page, container, start)
-    meta = read_metadata(page, ld, url, before, body)
+    after = _text_after(page, container, end)
+    meta = read_metadata(page, ld, url, before, body, after)
     return Article(
         title=meta.title, text=body, author=meta.author, published=meta.published,
         language=meta.language, url=meta.url, site_name=meta.site_name,
@@ -180,6 +181,29 @@ def _without_title(blocks: list[Block], page: Page, ld: JsonLd) -> list[Block]:
     ):
         blocks = blocks[1:]
     return blocks
+
+
+def _text_after(page: Page, container: Node, end: int) -> str:
+    """Up to 1,500 characters of page text following the article, in document order."""
+    last = container.children[end - 1] if 0 < end <= len(container.children) else container
+    done = object()  # pushed after ``last``'s children: popping it means we left it
+    parts: list[str] = []
+    size = 0
+    collecting = False
+    stack: list[Node | str | object] = [page.root]
+    while stack and size < 1500:
+        item = stack.pop()
+        if item is done:
+            collecting = True
+        elif isinstance(item, str):
+            if collecting:
+                parts.append(item)
+                size += len(item)
+        elif isinstance(item, Node):
+            if item is last:
+                stack.append(done)
+            stack.extend(reversed(item.children))
+    return " ".join(" ".join(parts).split())[:1500]
 
 
 def _text_before(page: Page, container: Node, start: int) -> str:

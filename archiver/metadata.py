@@ -38,6 +38,9 @@ _AUTHOR_TEXT = re.compile(
 )
 
 
+# Words that label a publication date printed below a post.
+_DATE_LABEL = re.compile(r"发表于|发布于|发表时间|发布时间|posted on|published on|posted at",
+                         re.IGNORECASE)
 # What sites run onto a name in a byline: a date, a time, a @handle.
 _BYLINE_TAIL = re.compile(
     r"\s+(?:@\w|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b"
@@ -199,8 +202,10 @@ def _clean_byline(value: str) -> str | None:
     return value.strip(" ,;|·-–—") or None
 
 
-def read_published(page: Page, ld: JsonLd, before: str, text: str) -> str | None:
-    """Declared publication date, else one printed just above or in the article."""
+def read_published(page: Page, ld: JsonLd, before: str, text: str,
+                   after: str = "") -> str | None:
+    """Declared publication date, else one printed just above or in the article, else
+    one labelled as such ("发表于", "Posted on") just below it, as blogs print it."""
     for value in (
         ld.published,
         _meta(page, "article:published_time", "og:article:published_time",
@@ -213,7 +218,11 @@ def read_published(page: Page, ld: JsonLd, before: str, text: str) -> str | None
         iso = to_iso(value) if value else None
         if iso:
             return iso
-    return find_date_in_text(before[-800:], last=True) or find_date_in_text(text[:1500])
+    found = find_date_in_text(before[-800:], last=True) or find_date_in_text(text[:1500])
+    if found is None:
+        labelled = _DATE_LABEL.search(after)
+        found = find_date_in_text(after[labelled.end():][:80]) if labelled else None
+    return found
 
 
 def read_language(page: Page, ld: JsonLd, text: str) -> str | None:
@@ -232,13 +241,14 @@ def read_language(page: Page, ld: JsonLd, text: str) -> str | None:
     return None
 
 
-def read_metadata(page: Page, ld: JsonLd, url: str | None, before: str, text: str) -> Metadata:
-    """All metadata; ``before`` is page text preceding the article, ``text`` the article."""
+def read_metadata(page: Page, ld: JsonLd, url: str | None, before: str, text: str,
+                  after: str = "") -> Metadata:
+    """All metadata; ``before`` and ``after`` are the page text around the article ``text``."""
     canonical = page.links.get("canonical") or _meta(page, "og:url") or ld.url
     return Metadata(
         title=read_title(page, ld),
         author=read_author(page, ld, before[-1500:] + "\n" + text),
-        published=read_published(page, ld, before, text),
+        published=read_published(page, ld, before, text, after),
         language=read_language(page, ld, text),
         url=urljoin(url or "", canonical) if canonical else url,
         site_name=_meta(page, "og:site_name", "application-name") or ld.site_name,

@@ -175,3 +175,10 @@ def test_bylines_lose_dashes_by_and_run_on_dates() -> None:
     assert extract_article(_page(body, head)).author == "Steven Musil"
     head = '<meta name="author" content="Mayer, Jan">'  # a month name alone is a name
     assert extract_article(_page(body, head)).author == "Mayer, Jan"
+
+
+def test_a_blog_date_labelled_below_the_post_is_used() -> None:
+    body = (f"<article><p>{PROSE}</p><p>{PROSE}</p></article>"
+            "<div class='postfoot'>发表于:2005-07-31 12:30 | 阅读(12)</div>"
+            "<div class='comments'><p>回复于 2006-01-02 08:00</p></div>")
+    assert extract_article(_page(body)).published == "2005-07-31T12:30:00"

@@ -17,7 +17,6 @@ complete gzip member and closes it, so nothing completed is lost.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import logging
 import os
@@ -38,6 +37,7 @@ from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 from warcio.warcwriter import WARCWriter
 
 from .atomic import fsync_dir, fsync_file
+from .digest import hex_digest as parse_digest
 from .errors import WarcError
 from .root import ArchiveRoot
 
@@ -75,15 +75,8 @@ def sha256_label(digest: bytes) -> str:
 
 def hex_digest(label: str | None) -> str | None:
     """Lowercase hex of a labelled sha256 digest (base32 or hex form), else None."""
-    if not label or not label.lower().startswith("sha256:"):
-        return None
-    value = label.split(":", 1)[1].strip()
-    if len(value) == 64:
-        return value.lower()
-    try:
-        return base64.b32decode(value.upper() + "=" * (-len(value) % 8)).hex()
-    except (binascii.Error, ValueError):
-        return None
+    parsed = parse_digest(label)  # the one parser of digest headers
+    return parsed[1] if parsed is not None and parsed[0] == "sha256" else None
 
 
 def warc_date(moment: datetime) -> str:

@@ -287,10 +287,8 @@ class _Run:
             return rec, "revisit", None
         if hop.truncated:
             base.append(("WARC-Truncated", hop.truncated))
-        block_digest = hop.block_sha256  # reads the spool: rewind only afterwards
-        ex.body.seek(0)
-        rec = build_record(
-            hop.url, "response", date=date, block_digest=block_digest,
+        rec = build_record(  # (the writer rewinds the body spool when it encodes)
+            hop.url, "response", date=date, block_digest=hop.block_sha256,
             payload=ex.body, length=ex.body_size, http_head=ex.response_head,
             payload_digest=digest_label, headers=base,
         )

@@ -124,13 +124,19 @@ class WarcWriter:
 
     def encode(self, records: Sequence[OpenRecord]) -> EncodedCapture:
         """Serialize and compress ``records`` (one gzip member each); no lock held."""
-        warcinfo_id = self._upcoming_warcinfo_id()
+        return self._encode(records, self._upcoming_warcinfo_id())
+
+    def _encode(self, records: Sequence[OpenRecord], warcinfo_id: str) -> EncodedCapture:
+        # Takes no lock: append() calls it while holding one.
         # The spool belongs to the EncodedCapture, which closes it.
         spool: tempfile.SpooledTemporaryFile[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
             max_size=SPOOL_MEMORY)
         lengths = []
         for rec in records:
             rec.record.rec_headers.replace_header("WARC-Warcinfo-ID", warcinfo_id)
+            # Payloads from build_record start at 0; rewinding lets a capture be
+            # encoded again (after a rotation) from the same records.
+            rec.record.raw_stream.seek(0)
             start = spool.tell()
             gzip_member(spool, rec.record, self.gzip_level)
             lengths.append(spool.tell() - start)
@@ -149,7 +155,7 @@ class WarcWriter:
                 # The file rotated since this capture was encoded: encode it
                 # again so its records name the right warcinfo record.
                 enc.close()
-                enc = self.encode(enc.records)
+                enc = self._encode(enc.records, self._warcinfo_id)
             start, saved = fh.tell(), self._hash.copy()
             try:
                 enc.spool.seek(0)

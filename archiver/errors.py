@@ -63,6 +63,7 @@ class CaptureError(ArchiverError):
 
     def __init__(self, url: str, message: str) -> None:
         self.url = url
+        self.message = message  # without the URL, for messages that wrap this one
         super().__init__(f"{url}: {message}")
 
 

@@ -311,13 +311,8 @@ def _raw_chunks(resp: requests.Response, cap: int) -> Iterator[bytes]:
 def _truncation_error(hop: Hop) -> FetchError:
     err = hop.exchange.error
     if isinstance(err, FetchError):
-        return FetchError(hop.url, err.reason, f"body incomplete ({_strip_url(err, hop.url)})")
+        return FetchError(hop.url, err.reason, f"body incomplete ({err.message})")
     return FetchError(hop.url, "reset", "body incomplete")
-
-
-def _strip_url(err: FetchError, url: str) -> str:
-    text = str(err)
-    return text[len(url) + 2 :] if text.startswith(url + ": ") else text
 
 
 def _retry_after(head: bytes) -> float | None:

@@ -124,9 +124,8 @@ def _read_url_file(path: str) -> list[str]:
     # utf-8-sig: URL lists saved by Windows editors start with a BOM.
     stream = sys.stdin if path == "-" else open(path, encoding="utf-8-sig")  # noqa: SIM115
     with stream:
-        lines = (line.split("#", 1)[0].strip() if line.lstrip().startswith("#")
-                 else line.strip() for line in stream)
-        return [line for line in lines if line]
+        lines = (line.strip() for line in stream)
+        return [line for line in lines if line and not line.startswith("#")]
 
 
 def _run_capture(obj: Context, urls: list[str], settings: CaptureSettings,

@@ -7,9 +7,11 @@ behaviours capture has to survive: chunked bodies with extensions and
 trailers, gzip inside chunks, a Content-Length longer than the body, a stall
 after the head or mid-body, a slow drip, a TCP reset before or after the
 head, a malformed status line, non-HTTP garbage, a huge body and a body whose
-bytes contradict its declared charset. Every response says
-``Connection: close``: one request per connection keeps the recorded bytes
-unambiguous.
+bytes contradict its declared charset, interim 1xx responses, too many or
+contradictory headers. Every response says ``Connection: close`` (one request
+per connection keeps the recorded bytes unambiguous), except
+:func:`keep_alive_then_drop`, which plays the race of a server closing an
+idle kept-alive connection just as the client reuses it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Protocol
 
 __all__ = [
     "BAD_UTF8_BODY",
+    "AwaitRequest",
     "Drip",
     "Repeat",
     "Reset",
@@ -30,11 +33,15 @@ __all__ = [
     "Stall",
     "bad_charset",
     "chunked",
+    "close_without_answer",
+    "conflicting_lengths",
     "garbage",
     "gzip_chunked",
     "head",
     "headers_then_stall",
     "huge_body",
+    "interim_then",
+    "keep_alive_then_drop",
     "malformed_status_line",
     "not_found",
     "ok",
@@ -43,6 +50,7 @@ __all__ = [
     "reset_mid_body",
     "slow_drip",
     "stall_mid_body",
+    "too_many_headers",
     "truncated",
 ]
 
@@ -57,6 +65,7 @@ class Player(Protocol):
     def send(self, data: bytes) -> None: ...
     def wait(self, seconds: float) -> None: ...
     def reset(self) -> None: ...
+    def await_request(self) -> bytes: ...
 
 
 class Step(Protocol):
@@ -128,6 +137,14 @@ class Reset:
 
     def play(self, player: Player) -> None:
         player.reset()
+
+
+@dataclass(frozen=True)
+class AwaitRequest:
+    """Wait for the client's next request on this connection (kept-alive) and read it."""
+
+    def play(self, player: Player) -> None:
+        player.await_request()
 
 
 # ------------------------------------------------------------------ building blocks
@@ -232,6 +249,36 @@ def reset_after_headers(*, length: int = 1000) -> Script:
 def reset_mid_body(body: bytes, after: int) -> Script:
     return (Send(head(200, "OK", [("Content-Length", str(len(body)))]) + body[:after]),
             Sleep(0.05), Reset())  # the pause lets the client read the bytes before the RST
+
+
+def close_without_answer() -> Script:
+    """Reads the request, then closes cleanly (FIN) without a byte of answer."""
+    return ()
+
+
+def keep_alive_then_drop(body: bytes) -> Script:
+    """Answers and keeps the connection alive; when the client's next request
+    arrives on it, closes without answering (an idle timeout racing a reuse)."""
+    hdrs = [("Content-Length", str(len(body))), ("Keep-Alive", "timeout=5")]
+    return (Send(head(200, "OK", hdrs, close=False) + body), AwaitRequest())
+
+
+def interim_then(body: bytes, *interim: bytes) -> Script:
+    """Interim responses (e.g. ``b"HTTP/1.1 103 Early Hints\\r\\nLink: ...\\r\\n\\r\\n"``)
+    before an ordinary response."""
+    return (Send(b"".join(interim)), Sleep(0.02), *ok(body))
+
+
+def too_many_headers(count: int = 150) -> Script:
+    """More header lines than http.client accepts (100)."""
+    hdrs = [(f"X-Header-{n}", "v") for n in range(count)] + [("Content-Length", "2")]
+    return (Send(head(200, "OK", hdrs) + b"ok"),)
+
+
+def conflicting_lengths() -> Script:
+    """Two Content-Length headers that disagree (a request-smuggling vector)."""
+    return (Send(head(200, "OK", [("Content-Length", "5"), ("Content-Length", "6")])
+                 + b"hello!"),)
 
 
 def malformed_status_line() -> Script:

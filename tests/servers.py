@@ -296,6 +296,7 @@ class Exchange:
 
     request: bytes = b""
     path: str | None = None
+    later_requests: list[bytes] = field(default_factory=list)  # kept-alive (AwaitRequest)
     sent: bytearray = field(default_factory=bytearray)
     sent_length: int = 0
     outcome: str = "running"
@@ -352,6 +353,13 @@ class _Player:
         if self.stopping.wait(seconds):
             raise _Stop("stopped")
 
+    def await_request(self) -> bytes:
+        request = _read_head(self.sock)
+        if not request:
+            raise _Stop("client-gone")
+        self.exchange.later_requests.append(request)
+        return request
+
     def reset(self) -> None:
         # Linger 0 makes close() send RST instead of FIN.
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -361,7 +369,8 @@ class _Player:
 class RawServer(_Lifecycle):
     """Accepts connections on ``host``, reads one request each, plays its script.
 
-    One request per connection: the script runs, then the socket is closed
+    One request per connection (a script may read more with ``AwaitRequest``,
+    but answers none of them): the script runs, then the socket is closed
     (FIN), unless the script reset it. Unscripted paths get a plain 404.
     """
 

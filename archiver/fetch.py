@@ -33,7 +33,7 @@ from .errors import FetchError, InvalidURLError
 from .settings import CaptureSettings
 from .wire import DeadlineExceeded, Exchange, RecordingAdapter
 
-__all__ = ["FetchResult", "Fetcher", "Hop", "HostGate", "validate_url"]
+__all__ = ["FetchResult", "Fetcher", "Hop", "HostGate", "validate_url", "wire_url"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,17 @@ def validate_url(url: str) -> str:
     if any(c.isspace() for c in url):
         raise InvalidURLError(url, "URL contains white space; percent-encode it")
     return urldefrag(url).url
+
+
+def wire_url(url: str) -> str:
+    """``url`` as requests puts it on the wire: IDN host in punycode, non-ASCII
+    and spaces percent-encoded. WARC-Target-URI must be a URI, not an IRI."""
+    prepared = requests.PreparedRequest()
+    try:
+        prepared.prepare_url(url, None)
+    except (requests.RequestException, UnicodeError, ValueError):
+        return url
+    return prepared.url or url
 
 
 @dataclass
@@ -235,9 +246,21 @@ class Fetcher:
         return asked
 
     def _exchange(self, url: str, attempt: int) -> Hop:
+        try:
+            return self._send(url, attempt)
+        except _StaleConnection:
+            # A kept-alive connection the server closed just as we reused it
+            # (its idle timeout raced our request): nothing was answered, the
+            # GET is safe to repeat, and it is no fault of the server's, so
+            # try once more on a fresh connection, at once and uncounted.
+            log.info("%s: kept-alive connection closed by the server; reconnecting", url)
+            return self._send(url, attempt, fresh=True)
+
+    def _send(self, url: str, attempt: int, *, fresh: bool = False) -> Hop:
         s = self.settings
         session, adapter = self._session()
-        self.gate.wait(urlsplit(url).hostname or "")
+        if not fresh:
+            self.gate.wait(urlsplit(url).hostname or "")
         exchange = Exchange(time.monotonic() + s.deadline)
         adapter.next_exchange = exchange
         date = datetime.now(UTC)
@@ -255,19 +278,25 @@ class Fetcher:
             extract_cookies_to_jar(session.cookies, prepared, resp.raw)  # type: ignore[no-untyped-call]
         except Exception as exc:
             exchange.close()
-            raise classify(url, exc, exchange) from exc
+            err = classify(url, exc, exchange)
+            if err.reason == "reset" and exchange.reused and not exchange.received_anything \
+                    and not fresh:
+                raise _StaleConnection from exc
+            raise err from exc
         ttfb = time.monotonic() - t0
         try:
             truncated = self._read_body(resp, exchange)
         finally:
             resp.close()
         return Hop(
-            url=url,
+            # The URL as requested on the wire (IDN host in punycode, non-ASCII
+            # percent-encoded): a WARC-Target-URI must be a URI.
+            url=prepared.url or url,
             exchange=exchange,
             date=date,
             status=resp.status_code,
             reason=resp.reason or "",
-            location=resp.headers.get("Location"),
+            location=_header_text(resp.headers.get("Location")),
             elapsed=time.monotonic() - t0,
             ttfb=ttfb,
             attempts=attempt,
@@ -296,6 +325,21 @@ class Fetcher:
             exchange.error = err
             return "time" if err.reason in ("timeout", "deadline") else "disconnect"
         return None
+
+
+class _StaleConnection(Exception):
+    """A reused connection closed before any byte of the answer arrived."""
+
+
+def _header_text(value: str | None) -> str | None:
+    """A header value as text: http.client decodes header bytes as latin-1, but
+    servers send non-ASCII Locations in UTF-8 (as requests assumes too)."""
+    if value is None:
+        return None
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
 
 
 def _raw_chunks(resp: requests.Response, cap: int) -> Iterator[bytes]:
@@ -363,16 +407,33 @@ def classify(url: str, exc: BaseException, exchange: Exchange | None = None) -> 
     if _has(causes, requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError,
             TimeoutError):
         return FetchError(url, "timeout", "server stalled: read timed out (raise --timeout)")
+    if _has(causes, http.client.RemoteDisconnected):
+        # (a BadStatusLine too, but nothing malformed was received: no answer at all)
+        return FetchError(url, "reset", "server closed the connection without answering")
     if _has(causes, http.client.BadStatusLine, http.client.LineTooLong,
             urllib3.exceptions.HeaderParsingError, urllib3.exceptions.InvalidChunkLength,
-            http.client.UnknownProtocol):
-        return FetchError(url, "malformed", f"malformed HTTP response: {_first_line(exc)}")
-    if _has(causes, ConnectionResetError, http.client.RemoteDisconnected,
-            http.client.IncompleteRead, urllib3.exceptions.ProtocolError, BrokenPipeError):
+            urllib3.exceptions.InvalidHeader, http.client.UnknownProtocol) or any(
+                isinstance(c, http.client.HTTPException)
+                and not isinstance(c, http.client.IncompleteRead) for c in causes):
+        # The last test catches http.client's bare HTTPExceptions, such as
+        # "got more than 100 headers".
+        return FetchError(url, "malformed", f"malformed HTTP response: {_malformed_detail(causes)}")
+    if _has(causes, ConnectionResetError, http.client.IncompleteRead,
+            urllib3.exceptions.ProtocolError, BrokenPipeError):
         return FetchError(url, "reset", "connection reset or closed early by the server")
     if _has(causes, requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema):
         return FetchError(url, "invalid", f"invalid URL: {_first_line(exc)}")
     return FetchError(url, "io", f"{type(exc).__name__}: {_first_line(exc)}")
+
+
+def _malformed_detail(causes: list[BaseException]) -> str:
+    # The innermost parser error says what was wrong; urllib3's wrappers only
+    # say "Connection aborted".
+    for cause in causes:
+        if isinstance(cause, (http.client.HTTPException, urllib3.exceptions.HTTPError)) and \
+                not isinstance(cause, urllib3.exceptions.ProtocolError):
+            return _first_line(cause)
+    return _first_line(causes[0])
 
 
 def _has(causes: list[BaseException], *types: type[BaseException]) -> bool:

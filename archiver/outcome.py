@@ -10,14 +10,19 @@ timings and the payload digest. It makes the WARCs the full record of truth:
 from __future__ import annotations
 
 import hashlib
+import string
 from io import BytesIO
+from urllib.parse import quote_from_bytes
 
 from warcio.recordloader import ArcWarcRecord
 
 from .catalog import Capture
-from .fetch import FetchResult
+from .fetch import FetchResult, wire_url
 from .version import SOFTWARE
 from .warc import OpenRecord, build_record, fields_block, warc_date
+
+# Printable ASCII but "%" (the escape), so CR, LF and other bytes are %XX.
+_PRINTABLE = "".join(c for c in string.printable if c not in "%\t\n\r\x0b\x0c")
 
 __all__ = ["capture_from_fields", "outcome_fields", "outcome_record", "parse_outcome"]
 
@@ -46,6 +51,10 @@ def outcome_fields(result: FetchResult, capture: Capture) -> list[tuple[str, str
             ("resolved-ip", final.exchange.peer_ip or ""),
         ]
     out += [("hop", f"{h.status} {h.url} {h.exchange.peer_ip or '-'}") for h in result.hops]
+    # Interim 1xx responses are not part of the response record (it holds the
+    # one final HTTP message), so their exact bytes are kept here, %-escaped.
+    out += [("interim-response", f"{h.url} {quote_from_bytes(head, safe=_PRINTABLE)}")
+            for h in result.hops for head in h.exchange.interim]
     return out
 
 
@@ -58,7 +67,7 @@ def outcome_record(
     if concurrent_to:
         headers.append(("WARC-Concurrent-To", concurrent_to))
     return build_record(
-        result.url,
+        wire_url(result.url),  # (the "requested-url" field keeps it as given)
         "metadata",
         date=warc_date(result.started),
         block_digest=hashlib.sha256(block).digest(),

@@ -13,11 +13,20 @@ The connection classes are installed per session through
 
 The tee also enforces the total deadline of an exchange: every read checks
 the clock, so a server that drips one byte at a time cannot outlast it.
+
+Interim ``1xx`` responses (``100 Continue``, ``103 Early Hints``) that come
+before the real one are read past (http.client itself only skips ``100``,
+and would hand a ``103`` over as if it were the answer, leaving the real
+response on the connection). Their exact bytes are kept apart in
+:attr:`Exchange.interim`, so the response record holds one well-formed HTTP
+message and nothing received is lost.
 """
 
 from __future__ import annotations
 
+import http.client
 import io
+import re
 import tempfile
 import time
 from typing import Any
@@ -34,6 +43,8 @@ __all__ = ["DeadlineExceeded", "Exchange", "RecordingAdapter"]
 SPOOL_MEMORY = 1 << 20
 # The most one unbounded read asks of the socket buffer at once.
 READ_PIECE = 1 << 16
+# "HTTP/1.1 1xx": an interim response (101 Switching Protocols is final).
+_INTERIM = re.compile(rb"HTTP/\d\.\d 1(?!01)\d\d")
 
 
 class DeadlineExceeded(TimeoutError):
@@ -60,7 +71,9 @@ class Exchange:
             max_size=SPOOL_MEMORY
         )
         self.body_size = 0
+        self.interim: list[bytes] = []  # 1xx responses read before the real one, exactly
         self.peer_ip: str | None = None
+        self.reused = False  # sent on a kept-alive connection that had served before
         self.error: Exception | None = None  # why the body ended early, if it did
         self._digests: tuple[bytes, bytes, int] | None = None
 
@@ -80,9 +93,13 @@ class Exchange:
         """Everything consumed so far is the response head; what follows is body."""
         if self._in_body:
             return
-        self.response_head = bytes(self._head)
+        self.interim, self.response_head = split_interim(bytes(self._head))
         self._head.clear()
         self._in_body = True
+
+    @property
+    def received_anything(self) -> bool:
+        return bool(self._head or self.response_head or self.body_size)
 
     def cut_body(self, size: int) -> None:
         """Drop every body byte past ``size`` (the record is being truncated)."""
@@ -103,6 +120,31 @@ class Exchange:
 
     def close(self) -> None:
         self.body.close()
+
+
+def split_interim(head: bytes) -> tuple[list[bytes], bytes]:
+    """Split the bytes consumed up to the real response's body into the interim
+    ``1xx`` responses that came first and the final response head."""
+    interim: list[bytes] = []
+    while _INTERIM.match(head):
+        # A head ends at its first empty line (CRLF or bare LF, as http.client reads it).
+        end = re.search(rb"\r?\n\r?\n", head)
+        if end is None or end.end() == len(head):
+            break  # not followed by another response: leave it whole
+        interim.append(head[: end.end()])
+        head = head[end.end() :]
+    return interim, head
+
+
+class _FinalResponse(http.client.HTTPResponse):
+    """An http.client response that reads past interim 1xx responses to the real one."""
+
+    def begin(self) -> None:
+        super().begin()
+        while 100 <= self.status < 200 and self.status != 101:
+            # begin() is a no-op once headers are set: clear them to parse the next head.
+            self.headers = self.msg = None  # type: ignore[assignment]
+            super().begin()
 
 
 class _TeeReader(io.RawIOBase):
@@ -173,7 +215,9 @@ class _SocketProxy:
         self._owner = owner
 
     def makefile(self, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
-        return _TeeReader(self._sock.makefile(mode, *args, **kwargs), self._owner)
+        reader = _TeeReader(self._sock.makefile(mode, *args, **kwargs), self._owner)
+        self._owner.reader = reader
+        return reader
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
@@ -184,7 +228,9 @@ class RecordingMixin:
 
     exchange: Exchange | None = None
     peer_ip: str | None = None
+    reader: _TeeReader | None = None  # the current response's file on the socket
     sock: Any
+    response_class: type[http.client.HTTPResponse] = _FinalResponse
 
     def _wrap_socket(self) -> None:
         try:
@@ -198,6 +244,9 @@ class RecordingMixin:
     def begin_exchange(self, exchange: Exchange) -> None:
         self.exchange = exchange
         exchange.peer_ip = self.peer_ip
+        # The pool has already dropped connections the server closed while idle,
+        # so an open socket here is a kept-alive one being used again.
+        exchange.reused = self.sock is not None
 
     # Cooperative overrides: super() is urllib3's HTTP(S)Connection in the
     # concrete classes below, so one mixin serves both schemes.
@@ -211,7 +260,15 @@ class RecordingMixin:
         super().send(data)  # type: ignore[misc]
 
     def getresponse(self) -> Any:
-        response = super().getresponse()  # type: ignore[misc]
+        try:
+            response = super().getresponse()  # type: ignore[misc]
+        except BaseException:
+            # urllib3 can reject a parsed head (conflicting Content-Lengths)
+            # before it owns http.client's response, whose file on the socket
+            # would then stay open until garbage collection.
+            if self.reader is not None:
+                self.reader.close()
+            raise
         # http.client has parsed the status line and headers and read no
         # body yet: everything consumed so far is the head.
         if self.exchange is not None:

@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import time
 from pathlib import Path
+from urllib.parse import unquote_to_bytes
 
 import http_scripts as hs
 import pytest
@@ -168,6 +169,37 @@ def test_every_redirect_hop_is_its_own_pair(tmp_path: Path, web: HTTPTestServer)
     assert (row.url, row.final_url, row.status) == (urls[0], urls[-1], 200)
 
 
+def test_utf8_location_and_non_ascii_urls_are_requested_percent_encoded(
+    tmp_path: Path, raw: RawServer
+) -> None:
+    # Servers send non-ASCII Locations as raw UTF-8 bytes (Chinese-language
+    # sites do); http.client reads header bytes as latin-1. Decoded that way,
+    # the redirect would go to a mojibake URL.
+    location = "/新闻/café?q=中".encode()
+    raw.script("/go", (hs.Send(b"HTTP/1.1 302 Found\r\nLocation: " + location
+                               + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),))
+    target = "/%E6%96%B0%E9%97%BB/caf%C3%A9"
+    raw.script(target, hs.ok(b"<p>arrived</p>"))
+    seed = raw.url("/新闻/café?q=中")  # a seed typed with non-ASCII characters
+    report, recs = run(tmp_path, [raw.url("/go"), seed])
+    assert report.captured + report.revisits == 2 and report.failed == 0
+    assert raw.hits(target) == 2
+    encoded = raw.url(target + "?q=%E4%B8%AD")
+    requested = [r.uri for r in by_type(recs, "request")]
+    assert requested == [raw.url("/go"), encoded, encoded]  # WARC-Target-URI is a URI
+    assert all(r.uri.isascii() for r in recs)
+    with Catalog(tmp_path / "manifests" / "catalog.sqlite") as cat:
+        rows = {c.url: c for c in cat.captures()}
+    assert rows[raw.url("/go")].final_url == encoded
+    assert rows[seed].final_url == encoded  # the seed is listed as it was given
+    from archiver.reindex import rebuild
+
+    (tmp_path / "manifests" / "catalog.sqlite").unlink()
+    assert rebuild(ArchiveRoot(tmp_path)) == (2, [])
+    with Catalog(tmp_path / "manifests" / "catalog.sqlite") as cat:
+        assert {c.url: c for c in cat.captures()} == rows
+
+
 def test_redirect_loop_and_too_many_redirects_fail_clearly(
     tmp_path: Path, web: HTTPTestServer
 ) -> None:
@@ -217,6 +249,63 @@ def test_retries_connection_reset(tmp_path: Path, raw: RawServer) -> None:
     raw.script("/r", hs.reset_before_headers(), hs.ok(b"<p>second time lucky</p>"))
     report, _ = run(tmp_path, [raw.url("/r")], retries=1)
     assert report.captured == 1 and raw.hits("/r") == 2
+
+
+def test_kept_alive_connection_closed_under_a_reuse_is_retried_at_once(
+    tmp_path: Path, raw: RawServer
+) -> None:
+    # The server answers /a keeping the connection alive, then closes it
+    # unanswered when /b arrives on it: the race of an idle timeout that
+    # every long crawl meets. /b is retried at once on a new connection,
+    # without spending a retry (there are none) or a backoff.
+    raw.script("/a", hs.keep_alive_then_drop(b"<p>first</p>"))
+    raw.script("/b", hs.ok(b"<p>second</p>"))
+    t0 = time.monotonic()
+    report, recs = run(tmp_path, [raw.url("/a"), raw.url("/b")], retries=0, backoff=5)
+    assert report.captured == 2, [c.error for c in report.failures]
+    assert time.monotonic() - t0 < 3
+    (first,) = raw.exchanges_for("/a")
+    assert [r.split(b" ")[1] for r in first.wait().later_requests] == [b"/b"]  # it was reused
+    assert raw.hits("/b") == 1  # then answered on a fresh connection
+    bodies = [r.http_body for r in by_type(recs, "response")]
+    assert sorted(bodies) == [b"<p>first</p>", b"<p>second</p>"]
+
+
+def test_server_closing_unanswered_is_retried(tmp_path: Path, raw: RawServer) -> None:
+    raw.script("/r", hs.close_without_answer(), hs.ok(b"<p>second time lucky</p>"))
+    report, _ = run(tmp_path, [raw.url("/r")], retries=1)
+    assert report.captured == 1 and raw.hits("/r") == 2
+
+
+@pytest.mark.parametrize(
+    "interim",
+    [
+        [b"HTTP/1.1 100 Continue\r\n\r\n"],
+        [b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n\r\n",
+         b"HTTP/1.1 103 Early Hints\r\nLink: </app.js>; rel=preload; as=script\r\n\r\n"],
+    ],
+    ids=["100-continue", "103-early-hints"],
+)
+def test_interim_responses_are_kept_apart_from_the_response(
+    tmp_path: Path, raw: RawServer, interim: list[bytes]
+) -> None:
+    body = b"<html><body><p>the real answer</p></body></html>"
+    raw.script("/hints", hs.interim_then(body, *interim))
+    raw.script("/next", hs.ok(b"<p>next page</p>"))
+    report, recs = run(tmp_path, [raw.url("/hints"), raw.url("/next")])
+    assert report.captured == 2, [c.error for c in report.failures]
+    sent = bytes(raw.exchanges_for("/hints")[0].wait().sent)
+    response = next(r for r in by_type(recs, "response") if r.uri == raw.url("/hints"))
+    # The record holds the final response, byte for byte; the interim ones
+    # went before it on the wire and are kept, exactly, in the metadata.
+    assert response.status == 200
+    assert sent == b"".join(interim) + response.block
+    assert response.http_body == body
+    assert response.headers["WARC-Payload-Digest"] == b32(body)
+    meta = next(r for r in by_type(recs, "metadata") if r.uri == raw.url("/hints"))
+    kept = [v.split(" ", 1) for v in meta.fields()["interim-response"]]
+    assert [url for url, _ in kept] == [raw.url("/hints")] * len(interim)
+    assert [unquote_to_bytes(text) for _, text in kept] == interim
 
 
 def test_politeness_delay_between_requests_to_one_host(
@@ -282,8 +371,12 @@ def test_body_over_max_bytes_is_cut_and_marked(tmp_path: Path, raw: RawServer) -
         (hs.malformed_status_line(), "malformed", "malformed HTTP"),
         (hs.garbage(), "malformed", "malformed HTTP"),
         (hs.headers_then_stall(limit=10), "timeout", "timed out"),
+        (hs.close_without_answer(), "reset", "without answering"),
+        (hs.too_many_headers(), "malformed", "more than 100 headers"),
+        (hs.conflicting_lengths(), "malformed", "Content-Length"),
     ],
-    ids=["reset", "bad-status-line", "garbage", "stall-after-head"],
+    ids=["reset", "bad-status-line", "garbage", "stall-after-head", "closed-unanswered",
+         "too-many-headers", "conflicting-lengths"],
 )
 def test_bad_servers_fail_with_one_clear_reason(
     tmp_path: Path, raw: RawServer, script: hs.Script, reason: str, fragment: str

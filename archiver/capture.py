@@ -368,7 +368,9 @@ class _Run:
         with self._lock:
             self.report.add(capture)
         if capture.outcome == "failed":
-            log.warning("%s", capture.error)
+            # INFO, not WARNING: failures are in the report (the CLI prints
+            # one line for each); a warning would say each one twice.
+            log.info("%s", capture.error)
         else:
             log.info("%s: %s -> %s@%s", capture.url, capture.outcome, capture.warc,
                      capture.offset)

@@ -59,6 +59,8 @@ def test_failures_get_one_line_each_and_exit_1(tmp_path: Path, web: HTTPTestServ
         "only http:// and https:// URLs",
         f"FAILED {web.url('/missing')}: HTTP 404 Not Found",
     ]
+    # One line each: not echoed again by a log warning.
+    assert done.stderr.count("/missing") == 1 and done.stderr.count("mailto:") == 1
     assert "captured 1, revisits 0, failed 2" in done.stderr
 
 

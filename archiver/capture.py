@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 from .catalog import Capture, Catalog, PayloadRef
 from .digest import WarcScan
 from .errors import ArchiverError, CaptureError, FetchError, InvalidURLError, WarcError
-from .fetch import Fetcher, FetchResult, Hop, validate_url
+from .fetch import UNREACHABLE_REASONS, Fetcher, FetchResult, Hop, validate_url
 from .outcome import outcome_record
 from .reindex import index_warcs
 from .root import ArchiveRoot
@@ -221,24 +221,40 @@ class _Run:
     # -- workers -------------------------------------------------------------
 
     def _host_worker(self, urls: list[str]) -> None:
+        down: list[FetchError] = []  # the host's last failures to connect, in a row
+        limit = self.settings.host_failures
         for url in urls:
             if self._stopping.is_set():
                 return
             try:
-                self._capture_one(url)
+                if limit and len(down) >= limit:
+                    self._capture_one(url, _host_down(url, down))
+                    continue
+                error = self._capture_one(url)
             except Exception as exc:  # one bad URL must never stop the batch
                 log.exception("%s: unexpected error", url)
                 err = CaptureError(url, f"internal error: {type(exc).__name__}: {exc}")
                 self._finish(_failed(url, err), record=True)
+                continue
+            if error is not None and error.reason in UNREACHABLE_REASONS:
+                down.append(error)
+            else:
+                down.clear()
 
-    def _capture_one(self, url: str) -> None:
-        result = self.fetcher.fetch(url)
+    def _capture_one(self, url: str, skip: FetchError | None = None) -> FetchError | None:
+        """Fetch ``url`` (or, with ``skip``, record it as failed without trying)
+        and queue its records; returns the fetch error, if any."""
+        if skip is None:
+            result = self.fetcher.fetch(url)
+        else:  # still a metadata record, so a reindex knows the URL failed
+            result = FetchResult(url=url, started=datetime.now(UTC), error=skip)
         try:
             job = self._prepare(result)
         except BaseException:
             result.close()
             raise
         self.queue.put(job)  # the committer closes the result
+        return result.error
 
     def _prepare(self, result: FetchResult) -> _Job:
         records: list[OpenRecord] = []
@@ -427,6 +443,17 @@ def _locate(capture: Capture, final: WrittenRecord | None, meta: WrittenRecord) 
     return replace(
         capture, warc=final.warc, offset=final.offset, length=final.length,
         record_id=final.record_id, metadata_id=meta.record_id,
+    )
+
+
+def _host_down(url: str, failures: Sequence[FetchError]) -> FetchError:
+    host = urlsplit(url).hostname or url
+    n = len(failures)
+    before = "the URL" if n == 1 else f"the {n} URLs"
+    return FetchError(
+        url, "host-down",
+        f"not tried: {before} before it on {host} could not connect "
+        f"({failures[-1].message}); try again later with --retry-failed",
     )
 
 

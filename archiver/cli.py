@@ -92,6 +92,10 @@ def _capture_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      show_default=True, help="Cut bodies longer than this (WARC-Truncated)."),
         click.option("--max-redirects", type=click.IntRange(0, 50), default=d.max_redirects,
                      show_default=True, help="Redirects followed per URL."),
+        click.option("--host-failures", type=click.IntRange(0), default=d.host_failures,
+                     show_default=True,
+                     help="After this many URLs in a row on a host fail to connect, fail "
+                          "its other URLs without trying (0: never)."),
         click.option("--warc-size", type=click.IntRange(1024), default=d.warc_size,
                      show_default=True, help="Start a new WARC file past this size."),
         click.option("--gzip-level", type=click.IntRange(1, 9), default=d.gzip_level,
@@ -114,7 +118,8 @@ def _settings(**kw: Any) -> CaptureSettings:
         concurrency=kw["concurrency"], delay=kw["delay"], retries=kw["retries"],
         connect_timeout=kw["timeout"],
         read_timeout=kw["timeout"], deadline=kw["deadline"], max_bytes=kw["max_bytes"],
-        max_redirects=kw["max_redirects"], warc_size=kw["warc_size"],
+        max_redirects=kw["max_redirects"], host_failures=kw["host_failures"],
+        warc_size=kw["warc_size"],
         user_agent=kw["user_agent"], operator=kw["operator"], dedup=not kw["no_dedup"],
         gzip_level=kw["gzip_level"], ca_bundle=kw["ca_bundle"],
     )

@@ -33,14 +33,17 @@ from .errors import FetchError, InvalidURLError
 from .settings import CaptureSettings
 from .wire import DeadlineExceeded, Exchange, RecordingAdapter
 
-__all__ = ["FetchResult", "Fetcher", "Hop", "HostGate", "validate_url", "wire_url"]
+__all__ = ["UNREACHABLE_REASONS", "FetchResult", "Fetcher", "Hop", "HostGate", "validate_url",
+           "wire_url"]
 
 log = logging.getLogger(__name__)
 
 READ_SIZE = 1 << 16
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-RETRYABLE_REASONS = frozenset({"refused", "reset", "timeout"})
+RETRYABLE_REASONS = frozenset({"refused", "reset", "timeout", "connect-timeout"})
+# Failures that say the host cannot be reached at all, whatever the URL.
+UNREACHABLE_REASONS = frozenset({"dns", "refused", "connect-timeout", "tls"})
 
 
 def validate_url(url: str) -> str:
@@ -403,7 +406,7 @@ def classify(url: str, exc: BaseException, exchange: Exchange | None = None) -> 
     if _has(causes, ConnectionRefusedError):
         return FetchError(url, "refused", "connection refused; is the server up?")
     if _has(causes, requests.exceptions.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError):
-        return FetchError(url, "timeout", "connect timed out (raise --timeout)")
+        return FetchError(url, "connect-timeout", "connect timed out (raise --timeout)")
     if _has(causes, requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError,
             TimeoutError):
         return FetchError(url, "timeout", "server stalled: read timed out (raise --timeout)")

@@ -34,6 +34,10 @@ class CaptureSettings:
     max_backoff: float = 60.0
     max_retry_after: float = 300.0
     max_redirects: int = 10
+    #: After this many URLs in a row on one host fail to connect at all (DNS,
+    #: refused, connect timeout, TLS), the host's other URLs fail at once
+    #: instead of each spending its retries and timeouts; 0: never.
+    host_failures: int = 3
     delay: float = 1.0
     concurrency: int = 4
     max_bytes: int = 100 * 1024 * 1024
@@ -59,6 +63,7 @@ class CaptureSettings:
             ("--max-bytes", self.max_bytes >= 1),
             ("--warc-size", self.warc_size >= 1024),
             ("--max-redirects", self.max_redirects >= 0),
+            ("--host-failures", self.host_failures >= 0),
             ("--gzip-level", 1 <= self.gzip_level <= 9),
         ]
         for option, ok in checks:

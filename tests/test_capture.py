@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import socket
 import time
 from pathlib import Path
 from urllib.parse import unquote_to_bytes
@@ -431,6 +432,68 @@ def test_refused_connection(tmp_path: Path) -> None:
     assert failure.reason == "refused" and failure.error.startswith(dead)
     meta = by_type(recs, "metadata")[0].fields()  # failures are in the WARC too
     assert meta["outcome"] == ["failed"] and meta["reason"] == ["refused"]
+
+
+@pytest.fixture
+def blackhole() -> str:
+    """A loopback address:port whose connects time out: a listener that never
+    accepts, its backlog filled by one connection, so new SYNs are dropped."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.7", 0))
+    listener.listen(0)
+    filler = socket.create_connection(listener.getsockname(), timeout=2)
+    host, port = listener.getsockname()
+    yield f"http://{host}:{port}"
+    filler.close()
+    listener.close()
+
+
+def test_connect_timeout_is_its_own_reason(tmp_path: Path, blackhole: str) -> None:
+    report, _ = run(tmp_path, [blackhole + "/slow"], connect_timeout=0.3)
+    (failure,) = report.failures
+    assert failure.reason == "connect-timeout" and "connect timed out" in failure.error
+
+
+@pytest.mark.parametrize("kind", ["refused", "connect-timeout"])
+def test_unreachable_host_fails_its_other_urls_at_once(
+    tmp_path: Path, raw: RawServer, blackhole: str, kind: str
+) -> None:
+    if kind == "refused":
+        with RawServer("127.0.0.6") as gone:
+            base = gone.base_url  # nothing listens there once it stops
+    else:
+        base = blackhole
+    dead = [f"{base}/page{n}" for n in range(8)]
+    raw.script("/alive", hs.ok(b"<p>another host is fine</p>"))
+    t0 = time.monotonic()
+    report, recs = run(tmp_path, [*dead, raw.url("/alive")], host_failures=2, retries=1,
+                       backoff=0.2, connect_timeout=0.3)
+    elapsed = time.monotonic() - t0
+    assert report.captured == 1 and report.failed == 8
+    reasons = {c.url: c.reason for c in report.failures}
+    assert [reasons[u] for u in dead] == [kind, kind] + ["host-down"] * 6
+    skipped = next(c for c in report.failures if c.url == dead[2])
+    assert skipped.error.startswith(dead[2] + ": not tried: the 2 URLs before it on 127.0.0.")
+    assert "--retry-failed" in skipped.error
+    # Two URLs with one retry each, not eight: under 4 x (timeout + backoff) and change.
+    assert elapsed < 4 * (0.3 + 0.2) + 1.5
+    # Skipped URLs are in the WARC too, so a reindex knows them.
+    meta = [r.fields() for r in by_type(recs, "metadata")]
+    assert sorted(m["requested-url"][0] for m in meta if m.get("reason") == ["host-down"]) == \
+        sorted(dead[2:])
+
+
+def test_other_failures_do_not_mark_a_host_down(tmp_path: Path, raw: RawServer) -> None:
+    # Resets and HTTP errors are per page, not per host: every URL is tried.
+    for n in range(3):
+        raw.script(f"/bad{n}", hs.close_without_answer())
+    raw.script("/missing", hs.not_found())
+    raw.script("/good", hs.ok(b"<p>still here</p>"))
+    urls = [raw.url(p) for p in ("/bad0", "/bad1", "/bad2", "/missing", "/good")]
+    report, _ = run(tmp_path, urls, host_failures=1)
+    assert report.captured == 1 and report.failed == 4
+    assert "host-down" not in {c.reason for c in report.failures}
+    assert raw.hits("/good") == 1
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -437,4 +438,12 @@ def extract(obj: Context, /, warcs: tuple[Path, ...], html_file: Path | None, ur
 
 def main() -> None:
     """Console-script entry point."""
+    # SIGTERM (kill, timeout(1), systemd, docker stop) stops a run the way
+    # Ctrl-C does: what was fetched is committed and the WARCs are closed and
+    # listed, instead of the process dying with a file left .open.
+    signal.signal(signal.SIGTERM, _interrupt)
     cli()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

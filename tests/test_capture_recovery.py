@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from servers import HTTPTestServer, Response
 from warcassert import read_warc, warcs_in
 
@@ -160,7 +161,10 @@ def test_reindex_reports_a_warc_cut_short_and_indexes_the_rest(tmp_path: Path) -
     assert [u.rsplit("/", 1)[1] for u in urls] == ["a", "c"]
 
 
-def test_ctrl_c_stops_promptly_and_leaves_a_closed_listed_warc(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_stops_promptly_and_leaves_a_closed_listed_warc(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
     with HTTPTestServer() as web:
         for n in range(200):
             web.route(f"/p{n}", Response(body=f"<p>report {n}</p>".encode(), delay=0.05))
@@ -168,7 +172,7 @@ def test_ctrl_c_stops_promptly_and_leaves_a_closed_listed_warc(tmp_path: Path) -
         urls.write_text("".join(web.url(f"/p{n}") + "\n" for n in range(200)))
         proc = archiver(tmp_path / "a", "-q", "capture", "-i", str(urls), "--delay", "0")
         time.sleep(2.0)  # some pages are in
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         t0 = time.monotonic()
         proc.communicate(timeout=30)
         assert time.monotonic() - t0 < 5  # not the ~8 s the remaining pages would take

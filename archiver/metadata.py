@@ -46,6 +46,18 @@ _BYLINE_TAIL = re.compile(
     r"\s+(?:@\w|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b"
     r"|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|\d{4}-\d{2}-\d{2}|updated\b|published\b)",
     re.IGNORECASE)
+# An element that holds the byline: rel="author", or a class or id naming it.
+_BYLINE_NAME = re.compile(
+    r"(?:^|[\s_-])(?:by-?line|author|authors|author-?name|writer|contributor|posted-?by)"
+    r"(?:$|[\s_-])", re.IGNORECASE)
+# ... unless it is an author's bio, avatar or box, or other people's names.
+_NOT_BYLINE = re.compile(r"bio|avatar|image|photo|img|pic|box|about|profile|follow|more|"
+                         r"related|comment|social|share", re.IGNORECASE)
+_ELSEWHERE = re.compile(r"comment|related|sidebar|footer|recommend|popular|reply",
+                        re.IGNORECASE)
+# <script> JSON-LD wrapped as XHTML/legacy-browser sites do: <![CDATA[ … ]]>, <!-- … -->.
+_JSONLD_WRAPPER = re.compile(
+    r"^\s*(?://\s*)?(?:<!\[CDATA\[|<!--)|(?:(?://\s*)?(?:\]\]>|-->))?\s*;?\s*$")
 # Sites put their own name or domain in author fields; no person is a domain.
 _DOMAIN = re.compile(r"www\.|https?:|\.(?:com|cn|net|org|gov)\b", re.IGNORECASE)
 
@@ -105,7 +117,7 @@ def read_jsonld(page: Page) -> JsonLd:
     """The first article-like JSON-LD object's fields."""
     for raw in page.jsonld:
         try:
-            data = json.loads(raw, strict=False)
+            data = json.loads(_JSONLD_WRAPPER.sub("", raw), strict=False)
         except (ValueError, RecursionError):
             continue  # broken JSON-LD is common; the page has other evidence
         for obj in _objects(data):
@@ -185,13 +197,47 @@ def read_author(page: Page, ld: JsonLd, text: str) -> str | None:
         "sailthru.author", "twitter:creator")
     if declared and not declared.startswith("@") and not _DOMAIN.search(declared):
         return _clean_byline(declared)
-    found = _itemprop(page, "author", "creator")
+    found = _itemprop(page, "author", "creator") or _byline_element(page)
     if found:
         return _clean_byline(found)
     match = _AUTHOR_TEXT.search(text[:3000]) or _AUTHOR_TEXT.search(text[-600:])
     if match is None:
         return None
     return next(g for g in match.groups() if g).strip()
+
+
+def _byline_element(page: Page) -> str | None:
+    """The text of the first byline element outside comments, footers and
+    related-story lists (a short one: a name, not a biography)."""
+    for node in page.nodes:
+        names = f"{node.attr('class')} {node.attr('id')}"
+        if "author" not in node.attr("rel").lower() and (
+                not _BYLINE_NAME.search(names) or _NOT_BYLINE.search(names)):
+            continue
+        text = _spaced_text(node)
+        if not 2 < len(text) <= 80 or len(text.split()) > 10:
+            continue
+        if any(a.tag in ("footer", "aside", "nav")
+               or _ELSEWHERE.search(f"{a.attr('class')} {a.attr('id')}")
+               for a in node.ancestors()):
+            continue
+        return text
+    return None
+
+
+def _spaced_text(node: Node) -> str:
+    """The node's text with a space at every element boundary ("By<a>Name</a>"
+    is "By Name"), whitespace collapsed."""
+    parts: list[str] = []
+    stack: list[Node | str] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            parts.append(item)
+        else:
+            parts.append(" ")
+            stack.extend(reversed(item.children))
+    return " ".join("".join(parts).split())
 
 
 def _clean_byline(value: str) -> str | None:

@@ -182,3 +182,36 @@ def test_a_blog_date_labelled_below_the_post_is_used() -> None:
             "<div class='postfoot'>发表于:2005-07-31 12:30 | 阅读(12)</div>"
             "<div class='comments'><p>回复于 2006-01-02 08:00</p></div>")
     assert extract_article(_page(body)).published == "2005-07-31T12:30:00"
+
+
+@pytest.mark.parametrize("wrap", [
+    "<![CDATA[{}]]>", "//<![CDATA[\n{}\n//]]>", "<!--{}-->", "{};",
+], ids=["cdata", "js-cdata", "comment", "semicolon"])
+def test_json_ld_wrapped_for_old_browsers_is_still_read(wrap: str) -> None:
+    ld = json.dumps({"@type": "BlogPosting", "headline": "Raids in Ili",
+                     "author": [{"@type": "Person", "name": "Alexandre Hervaud"},
+                                {"@type": "Person", "name": "Jérémy Piette"}],
+                     "datePublished": "2017-11-02T10:00:00Z"})
+    head = f"<script type='application/ld+json'>{wrap.format(ld)}</script>"
+    article = extract_article(_page(f"<article><p>{PROSE}</p><p>{PROSE}</p></article>", head))
+    assert (article.title, article.author, article.published) == (
+        "Raids in Ili", "Alexandre Hervaud, Jérémy Piette", "2017-11-02T10:00:00Z")
+
+
+def test_byline_element_gives_the_author() -> None:
+    story = f"<p>{PROSE}</p><p>{PROSE}</p>"
+    # "By" and the name in separate elements; a date run onto it.
+    body = ("<article><h1>Raids</h1><div class='byline'>By<a href='/a/ds'>Dan Smith</a>"
+            f"<time>Apr 16, 2015 8:02 pm UTC</time></div>{story}</article>")
+    assert extract_article(_page(body)).author == "Dan Smith"
+    body = f"<article><p>Posted by <a rel='author' href='/u/1'>Ana Sandoiu</a></p>{story}</article>"
+    assert extract_article(_page(body)).author == "Ana Sandoiu"
+
+
+def test_author_bios_comments_and_related_stories_are_not_bylines() -> None:
+    story = f"<p>{PROSE}</p><p>{PROSE}</p>"
+    body = (f"<article>{story}<div class='author-bio'>Jane Roe</div></article>"
+            "<section class='comments'><span class='comment-author'>troll42</span>"
+            "<span class='author'>Commenter Name</span></section>"
+            "<ul class='related'><li><span class='byline'>Other Writer</span></li></ul>")
+    assert extract_article(_page(body)).author is None

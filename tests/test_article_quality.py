@@ -49,3 +49,24 @@ def test_no_empty_output_on_the_subset() -> None:
     metric = _metric()
     for page in metric.load_dev(DEV, metric.regression_subset(DEV)):
         assert extract_article(page.html).text.strip(), page.id
+
+
+@pytest.mark.skipif(not DEV.is_dir(), reason=f"dev set not found at {DEV}")
+@pytest.mark.parametrize("field", ["title", "author", "date"])
+def test_metadata_accuracy_on_the_fixed_subset_does_not_drop(field: str) -> None:
+    metric = _metric()
+    baseline = json.loads(BASELINE.read_text(encoding="utf-8"))["ours-subset"][field]
+    same = {"title": metric.same_title, "author": metric.same_author,
+            "date": metric.same_date}[field]
+    right = total = 0
+    for page in metric.load_dev(DEV, metric.regression_subset(DEV)):
+        truth = page.meta.get(field)
+        if not truth:
+            continue
+        article = extract_article(page.html)
+        ours = article.published if field == "date" else getattr(article, field)
+        total += 1
+        right += bool(same(ours, str(truth)))
+    assert total == baseline["n"]
+    # Counted in pages, not a tolerance: on a dozen pages one page is 8%.
+    assert right >= round(baseline["acc"] * baseline["n"]), f"{field}: {right}/{total}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
@@ -67,6 +68,7 @@ class JsonLd:
     """What the page's JSON-LD says about its article (empty fields if nothing)."""
 
     headline: str | None = None
+    name: str | None = None
     author: str | None = None
     published: str | None = None
     body: str | None = None
@@ -134,6 +136,7 @@ def _jsonld_fields(obj: dict[str, Any]) -> JsonLd:
         page_url = page_url.get("@id")
     return JsonLd(
         headline=_text(obj.get("headline") or obj.get("name")),
+        name=_text(obj.get("name")),
         author=_text(obj.get("author") or obj.get("creator")),
         published=_text(obj.get("datePublished") or obj.get("dateCreated")),
         body=obj.get("articleBody") if isinstance(obj.get("articleBody"), str) else None,
@@ -170,6 +173,8 @@ def _node_text(node: Node) -> str:
 
 def read_title(page: Page, ld: JsonLd) -> str | None:
     """Declared title, else the <title> with a site-name suffix removed."""
+    if ld.headline and ld.name and ld.name != ld.headline:
+        return _agreed_title(page, [ld.headline, ld.name])
     declared = ld.headline or _meta(
         page, "dc.title", "dcterm:title", "og:title", "twitter:title", "title")
     if declared:
@@ -179,6 +184,26 @@ def read_title(page: Page, ld: JsonLd) -> str | None:
     if len(parts) > 1 and len(max(parts, key=len)) >= 10:
         return max(parts, key=len)
     return title or _first_heading(page)
+
+
+def _agreed_title(page: Page, declared: list[str]) -> str:
+    """The first of the JSON-LD headline and name, unless it is in neither the
+    <title> nor the <h1> and the other is: some sites put a summary in
+    "headline" (Wikipedia puts the Wikidata description there)."""
+    seen = [_fold(t) for t in (page.title, _first_heading(page)) if t]
+    site = _fold(_meta(page, "og:site_name") or "")
+
+    def agrees(title: str) -> bool:
+        folded = _fold(title)
+        return folded != site and any(folded in s for s in seen)
+
+    if not seen or agrees(declared[0]):
+        return declared[0]
+    return next((t for t in declared[1:] if agrees(t)), declared[0])
+
+
+def _fold(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
 def _first_heading(page: Page) -> str | None:
@@ -265,9 +290,13 @@ def read_published(page: Page, ld: JsonLd, before: str, text: str,
         if iso:
             return iso
     found = find_date_in_text(before[-800:], last=True) or find_date_in_text(text[:1500])
-    if found is None:
-        labelled = _DATE_LABEL.search(after)
-        found = find_date_in_text(after[labelled.end():][:80]) if labelled else None
+    # Else a date labelled as the post's: below the article, or inside it
+    # further down (a forum thread's first post signs off with its date).
+    for where in (after, text):
+        if found is not None:
+            break
+        labelled = _DATE_LABEL.search(where)
+        found = find_date_in_text(where[labelled.end():][:80]) if labelled else None
     return found
 
 

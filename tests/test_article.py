@@ -215,3 +215,24 @@ def test_author_bios_comments_and_related_stories_are_not_bylines() -> None:
             "<span class='author'>Commenter Name</span></section>"
             "<ul class='related'><li><span class='byline'>Other Writer</span></li></ul>")
     assert extract_article(_page(body)).author is None
+
+
+def test_json_ld_name_wins_over_a_headline_that_is_a_summary() -> None:
+    ld = json.dumps({"@type": "Article", "name": "Hermitian matrix",
+                     "headline": "matrix equal to its conjugate-transpose"})
+    head = (f"<title>Hermitian matrix - Wikipedia</title>"
+            f"<script type='application/ld+json'>{ld}</script>")
+    body = f"<h1>Hermitian matrix</h1><div><p>{PROSE}</p><p>{PROSE}</p></div>"
+    assert extract_article(_page(body, head)).title == "Hermitian matrix"
+    # A headline that agrees with the page stays, even when the name differs.
+    ld = json.dumps({"@type": "Article", "name": "Raids", "headline": "Raids in Ili"})
+    head = f"<title>Raids in Ili</title><script type='application/ld+json'>{ld}</script>"
+    assert extract_article(_page(body, head)).title == "Raids in Ili"
+
+
+def test_a_forum_post_dated_at_its_foot_inside_the_thread() -> None:
+    zh = "新疆当局本月拘押了数百名哈萨克族商人，冻结了他们的银行账户和资产，等待调查。"
+    body = (f"<div><p>{zh * 20}</p><p>{zh * 20}</p>"
+            "<p>〓 明星话题 发布时间 2005/03/15 22:36:13 by someone 〓</p>"
+            f"<p>{zh * 5}</p><p>〓 明星话题 发布时间 2005/08/30 15:13:48 by other 〓</p></div>")
+    assert extract_article(_page(body)).published == "2005-03-15T22:36:13"

@@ -199,6 +199,8 @@ def _text_after(page: Page, container: Node, end: int) -> str:
             if collecting:
                 parts.append(item)
                 size += len(item)
+            elif item is last:  # the article ends with a bare text child
+                collecting = True
         elif isinstance(item, Node):
             if item is last:
                 stack.append(done)

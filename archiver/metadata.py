@@ -28,15 +28,27 @@ _ARTICLE_TYPES = re.compile(
     r"|Blog|WebPage|Posting)$"
 )
 _TITLE_SEP = re.compile(r"\s+[|\-–—\\/>»·:]\s+")
-# A byline in the text: a keyword then a colon ("作者：", "编辑:"), or "记者"/"作者"
-# then a space; the colon is required for the others because "编辑" also begins
-# words like "编辑部". "文/NAME" is a byline too.
+# A byline in the text: a keyword then a colon ("作者：", "记者:"), or "记者"/"作者"
+# then a space, or "记者NAME/文" / "记者NAME发自"; "文/NAME" is a byline too.
+# An editor ("编辑：", "责任编辑：") is taken only when no writer is named; the
+# colon is required there because "编辑" also begins words like "编辑部".
 _AUTHOR_NAME = (r"([\u4e00-\u9fff·]{2,4}(?:[ 、，,][\u4e00-\u9fff·]{2,4}){0,4}"
                 r"|[A-Za-z][\w.\- ]{1,30})")
 _AUTHOR_TEXT = re.compile(
-    r"(?:(?:作者|作\s*者|撰文|执笔人|记者|责任编辑|编辑)\s*[:：]\s*|(?:记者|作者)[ \t\u3000]+)"
-    + _AUTHOR_NAME + r"|文\s*/\s*([\u4e00-\u9fff·]{2,4})"
+    r"(?:(?:作者|作\s*者|撰文|执笔人|记者)\s*[:：]\s*|(?:记者|作者)[ \t\u3000]+)"
+    + _AUTHOR_NAME + r"|文\s*[/／]\s*([\u4e00-\u9fff·]{2,4})"
+    r"|记者([\u4e00-\u9fff·]{2,4})(?:\s*[/／]\s*文|\s*发自|\s*报道)"
 )
+_EDITOR_TEXT = re.compile(r"(?:责任编辑|编辑)\s*[:：]\s*" + _AUTHOR_NAME)
+# A forum post's signature: "NAME 发表于 2005-9-15".
+_POSTED_BY = re.compile(r"(?:^|\s)([\w\u4e00-\u9fff·&]{2,20})\s*发表于\s*[:：]?\s*(?:19|20)\d\d")
+# A Chinese report's closing credit: "（常书香 马丹阳）", "（姚峰 上海报道）".
+_CLOSING_CREDIT = re.compile(
+    r"[（(]\s*(?:记者\s*)?([\u4e00-\u9fff]{2,3}(?:\s+[\u4e00-\u9fff]{2,3}){0,3}?)"
+    r"(\s*[\u4e00-\u9fff]{0,4}报道)?\s*[)）]\s*$")
+# Labels that follow a byline's names on the same line ("芊草凡凡 时间：…").
+_AFTER_NAMES = re.compile(r"[ 、，,](?:时间|日期|出自|来源|发布|发表|编辑|责编|我来|我要|点击|阅读|"
+                          r"字号|浏览|打印|评论|分享|收藏|更新).*$")
 
 
 # Words that label a publication date printed below a post.
@@ -215,7 +227,7 @@ def _first_heading(page: Page) -> str | None:
     return None
 
 
-def read_author(page: Page, ld: JsonLd, text: str) -> str | None:
+def read_author(page: Page, ld: JsonLd, text: str, after: str = "") -> str | None:
     """Declared author, else an itemprop or byline, else a Chinese "作者：" line."""
     declared = ld.author or _meta(
         page, "author", "dc.creator", "article:author", "parsely-author", "byl",
@@ -225,10 +237,23 @@ def read_author(page: Page, ld: JsonLd, text: str) -> str | None:
     found = _itemprop(page, "author", "creator") or _byline_element(page)
     if found:
         return _clean_byline(found)
-    match = _AUTHOR_TEXT.search(text[:3000]) or _AUTHOR_TEXT.search(text[-600:])
-    if match is None:
-        return None
-    return next(g for g in match.groups() if g).strip()
+    return _author_in_text(text, after)
+
+
+def _author_in_text(text: str, after: str) -> str | None:
+    """A byline printed in the text near the article's start or end (see the
+    patterns above), a writer before an editor."""
+    head, tail = text[:3000], text[-600:] + "\n" + after[:300]
+    for pattern in (_AUTHOR_TEXT, _POSTED_BY, _EDITOR_TEXT):
+        match = pattern.search(head) or pattern.search(tail)
+        if match is not None:
+            return _AFTER_NAMES.sub("", next(g for g in match.groups() if g)).strip()
+    credit = _CLOSING_CREDIT.search(text[-80:].rstrip())
+    # Only a credit that says it is one (报道), or several names: a lone
+    # parenthesised word ends many articles ("（完）", "（图）", "（上）").
+    if credit is not None and (credit[2] or " " in credit[1].strip()):
+        return credit[1].strip()
+    return None
 
 
 def _byline_element(page: Page) -> str | None:
@@ -269,6 +294,7 @@ def _clean_byline(value: str) -> str | None:
     """A byline without its "By", leading dashes, or a date or @handle run onto it."""
     value = re.sub(r"^[\s\-–—:|·]*(?:by|von|par|por)?\s+|^[\s\-–—:|·]+", "", value,
                    flags=re.I)
+    value = re.sub(r"^(?:作者|记者|撰文|文)\s*[:：/／]\s*", "", value)
     value = _BYLINE_TAIL.split(value, maxsplit=1)[0]
     return value.strip(" ,;|·-–—") or None
 
@@ -322,7 +348,7 @@ def read_metadata(page: Page, ld: JsonLd, url: str | None, before: str, text: st
     canonical = page.links.get("canonical") or _meta(page, "og:url") or ld.url
     return Metadata(
         title=read_title(page, ld),
-        author=read_author(page, ld, before[-1500:] + "\n" + text),
+        author=read_author(page, ld, before[-1500:] + "\n" + text, after),
         published=read_published(page, ld, before, text, after),
         language=read_language(page, ld, text),
         url=urljoin(url or "", canonical) if canonical else url,

@@ -236,3 +236,35 @@ def test_a_forum_post_dated_at_its_foot_inside_the_thread() -> None:
             "<p>〓 明星话题 发布时间 2005/03/15 22:36:13 by someone 〓</p>"
             f"<p>{zh * 5}</p><p>〓 明星话题 发布时间 2005/08/30 15:13:48 by other 〓</p></div>")
     assert extract_article(_page(body)).published == "2005-03-15T22:36:13"
+
+
+@pytest.mark.parametrize(("byline", "author"), [
+    ("顶端新闻·河南商报记者马俊峰/文 受访者供图", "马俊峰"),
+    ("本报记者罗科苏盈发自北京", "罗科苏盈"),
+    ("编辑：金金 来源：21世纪经济报道 作者：宋怡 杨志华 我要说说 打印", "宋怡 杨志华"),
+    ("作者：芊草凡凡 时间：2005-08-01", "芊草凡凡"),
+    ("ggjjzhzz 发表于 2005-9-15 11:46", "ggjjzhzz"),
+], ids=["reporter-wen", "reporter-from", "writer-before-editor", "label-after", "posted"])
+def test_chinese_byline_forms(byline: str, author: str) -> None:
+    assert extract_article(_zh_page(byline)).author == author
+
+
+@pytest.mark.parametrize(("ending", "author"), [
+    ("（常书香 马丹阳 ）", "常书香 马丹阳"),
+    ("（姚峰 上海报道）", "姚峰"),
+    ("（完）", None),
+    ("（新华社）", None),
+], ids=["two-names", "report", "end-mark", "one-word"])
+def test_chinese_closing_credit(ending: str, author: str | None) -> None:
+    sentence = "新疆伊犁哈萨克自治州的警方本月拘押了数百名哈萨克族商人，冻结了他们的银行账户。"
+    body = f"<article><p>{sentence * 3}</p><p>{sentence * 3}{ending}</p></article>"
+    assert extract_article(_page(body)).author == author
+
+
+def test_a_byline_after_an_article_ending_in_bare_text() -> None:
+    # The article's last child is a text node, not an element: the text after
+    # it (with the byline) must still be found.
+    zh = "新疆当局本月拘押了数百名哈萨克族商人，冻结了他们的银行账户和资产，等待调查。"
+    page = (f"<html><body><div id='story'>{zh * 4}<br>{zh * 4}<br>{zh * 4}</div>"
+            "<div class='info'>作者：宋怡</div></body></html>")
+    assert extract_article(page).author == "宋怡"

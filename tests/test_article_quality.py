@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -15,7 +16,14 @@ import pytest
 from archiver import extract_article
 
 REPO = Path(__file__).resolve().parents[1]
-DEV = REPO.parent / "shared" / "datasets" / "extraction-dev"
+# The dev set lives beside the repository (../shared); a clone made elsewhere
+# (CI clones into a temporary folder) finds it through $ARCHIVER_DEV_SET or
+# the shared workspace's usual place.
+DEV = next((p for p in (Path(os.environ.get("ARCHIVER_DEV_SET", "")),
+                        REPO.parent / "shared" / "datasets" / "extraction-dev",
+                        Path("/work/shared/datasets/extraction-dev"))
+            if str(p) != "." and p.is_dir()),
+           REPO.parent / "shared" / "datasets" / "extraction-dev")
 BASELINE = REPO / "tests" / "bench" / "extract_baseline.json"
 TOLERANCE = 0.01
 

@@ -8,14 +8,16 @@ was found, 2 usage or set-up error.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 import shutil
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
@@ -421,9 +423,8 @@ def extract(obj: Context, /, warcs: tuple[Path, ...], html_file: Path | None, ur
             sys.exit(EXIT_FAILED)
     else:
         items = extract_warcs(list(warcs) or find_warcs(obj.root), root=obj.root)
-    out = output.open("w", encoding="utf-8") if output else click.get_text_stream("stdout")
     done = problems = 0
-    with out:
+    with output.open("w", encoding="utf-8") if output else _utf8_stdout() as out:
         for item in items:
             if isinstance(item, Problem):
                 click.echo(f"archiver: {item}", err=True)
@@ -434,6 +435,19 @@ def extract(obj: Context, /, warcs: tuple[Path, ...], html_file: Path | None, ur
     if not obj.quiet:
         click.echo(f"extracted {done} article(s), {problems} problem(s)", err=True)
     sys.exit(EXIT_FAILED if problems else EXIT_OK)
+
+
+@contextlib.contextmanager
+def _utf8_stdout() -> Iterator[TextIO]:
+    """Standard output as UTF-8 whatever the locale says (the output is data for
+    other tools, and Chinese text must not fail on a latin-1 terminal); left open."""
+    sys.stdout.flush()
+    stream = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
+    try:
+        yield stream
+    finally:
+        stream.flush()
+        stream.detach()  # (closing it would close sys.stdout's buffer too)
 
 
 def main() -> None:

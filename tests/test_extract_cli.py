@@ -7,6 +7,9 @@ import base64
 import gzip
 import hashlib
 import json
+import os
+import subprocess
+import sys
 import uuid
 import zlib
 from collections.abc import Callable
@@ -283,3 +286,17 @@ def test_capture_of_the_sample_site_then_extract(root: ArchiveRoot) -> None:
         for paragraph in page.article["expected_paragraphs"]:
             assert " ".join(paragraph.split()) in text
         assert found[0]["text"] == found[1]["text"]
+
+
+def test_output_is_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    # A latin-1 (or ASCII) terminal must not make Chinese text fail to print:
+    # the output is UTF-8 data for other tools.
+    zh = "新疆当局本月拘押了数百名哈萨克族商人，冻结了他们的银行账户和资产，等待调查。"
+    page = tmp_path / "zh.html"
+    page.write_text(f"<html><body><p>{zh * 3}</p><p>{zh * 3}</p></body></html>", "utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": "latin-1", "LC_ALL": "C"}
+    done = subprocess.run([sys.executable, "-m", "archiver", "extract", "--html", str(page)],
+                          capture_output=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    (line,) = done.stdout.decode("utf-8").splitlines()
+    assert json.loads(line)["text"].startswith(zh)

@@ -33,7 +33,7 @@ _TITLE_SEP = re.compile(r"\s+[|\-–—\\/>»·:]\s+")
 # An editor ("编辑：", "责任编辑：") is taken only when no writer is named; the
 # colon is required there because "编辑" also begins words like "编辑部".
 _AUTHOR_NAME = (r"([\u4e00-\u9fff·]{2,4}(?:[ 、，,][\u4e00-\u9fff·]{2,4}){0,4}"
-                r"|[A-Za-z][\w.\- ]{1,30})")
+                r"|[A-Za-z][\w.\- ]{1,30}(?![\w.\-]|\s*=))")  # (not markup: size="20")
 _AUTHOR_TEXT = re.compile(
     r"(?:(?:作者|作\s*者|撰文|执笔人|记者)\s*[:：]\s*|(?:记者|作者)[ \t\u3000]+)"
     + _AUTHOR_NAME + r"|文\s*[/／]\s*([\u4e00-\u9fff·]{2,4})"
@@ -71,6 +71,12 @@ _ELSEWHERE = re.compile(r"comment|related|sidebar|footer|recommend|popular|reply
 # <script> JSON-LD wrapped as XHTML/legacy-browser sites do: <![CDATA[ … ]]>, <!-- … -->.
 _JSONLD_WRAPPER = re.compile(
     r"^\s*(?://\s*)?(?:<!\[CDATA\[|<!--)|(?:(?://\s*)?(?:\]\]>|-->))?\s*;?\s*$")
+# What CMSs and site templates put in author fields: a vendor (大汉网络 is the
+# Hanweb CMS of many Chinese government sites), a role, or a user ID.
+_NOT_AN_AUTHOR = re.compile(
+    r"^(?:大汉网络|hanweb|dedecms|织梦|phpcms|discuz!?|wordpress|joomla!?|drupal|admin|"
+    r"administrator|webmaster|网站管理员|管理员|editor|unknown|anonymous|"
+    r"[a-z]{0,3}[_-]?\d{3,})$", re.IGNORECASE)
 # Sites put their own name or domain in author fields; no person is a domain.
 _DOMAIN = re.compile(r"www\.|https?:|\.(?:com|cn|net|org|gov)\b", re.IGNORECASE)
 
@@ -232,7 +238,8 @@ def read_author(page: Page, ld: JsonLd, text: str, after: str = "") -> str | Non
     declared = ld.author or _meta(
         page, "author", "dc.creator", "article:author", "parsely-author", "byl",
         "sailthru.author", "twitter:creator")
-    if declared and not declared.startswith("@") and not _DOMAIN.search(declared):
+    if declared and not declared.startswith("@") and not _DOMAIN.search(declared) \
+            and not _NOT_AN_AUTHOR.match(declared.strip()):
         return _clean_byline(declared)
     found = _itemprop(page, "author", "creator") or _byline_element(page)
     if found:

@@ -268,3 +268,13 @@ def test_a_byline_after_an_article_ending_in_bare_text() -> None:
     page = (f"<html><body><div id='story'>{zh * 4}<br>{zh * 4}<br>{zh * 4}</div>"
             "<div class='info'>作者：宋怡</div></body></html>")
     assert extract_article(page).author == "宋怡"
+
+
+@pytest.mark.parametrize("value", ["大汉网络", "L_104485", "admin", "WordPress"])
+def test_cms_vendors_roles_and_ids_are_not_authors(value: str) -> None:
+    assert extract_article(_zh_page("本报讯", meta_author=value)).author is None
+
+
+def test_markup_left_in_the_text_is_not_an_author() -> None:
+    # Broken HTML leaves attribute text where the name should be.
+    assert extract_article(_zh_page('作者： size="20" 来源： size="20"')).author is None

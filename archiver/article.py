@@ -77,7 +77,7 @@ def extract_article(
     score_page(page)
     ld = read_jsonld(page)
     container, start, end = choose_content(page)
-    blocks = _without_title(_crosscheck(page, container, (start, end), ld), page, ld)
+    blocks = _first_post(_without_title(_crosscheck(page, container, (start, end), ld), page, ld))
     body = "\n\n".join(text for _, text in blocks)
     before = _text_before(page, container, start)
     after = _text_after(page, container, end)
@@ -169,6 +169,12 @@ def _coverage(blocks: list[Block], want: set[str]) -> float:
     return len(want & have) / len(want) if want else 1.0
 
 
+# A line that is only a date and time, as posts are headed ("2005-03-21 01:20:44").
+_DATE_LINE = re.compile(r"(?:19|20)\d\d\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
+                        r"(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?")
+_SENTENCE_END = re.compile(r"[。！？.!?]\s*$")
+
+
 def _norm(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
@@ -181,6 +187,21 @@ def _without_title(blocks: list[Block], page: Page, ld: JsonLd) -> list[Block]:
     ):
         blocks = blocks[1:]
     return blocks
+
+
+def _first_post(blocks: list[Block]) -> list[Block]:
+    """Only the first post of a page that lists several (a blog's front page, a
+    forum thread), each under its own short title and a line that is only its
+    date: the article is the first; the rest are other posts."""
+    heads = [i for i in range(1, len(blocks))
+             if _DATE_LINE.fullmatch(blocks[i][1].strip())
+             and len(blocks[i - 1][1]) <= 60 and not _SENTENCE_END.search(blocks[i - 1][1])]
+    if len(heads) < 2 or heads[0] > 2:
+        return blocks
+    body = blocks[heads[0] + 1 : heads[1] - 1]
+    if sum(len(text) for _, text in body) < 100:
+        return blocks
+    return body
 
 
 def _text_after(page: Page, container: Node, end: int) -> str:

@@ -278,3 +278,27 @@ def test_cms_vendors_roles_and_ids_are_not_authors(value: str) -> None:
 def test_markup_left_in_the_text_is_not_an_author() -> None:
     # Broken HTML leaves attribute text where the name should be.
     assert extract_article(_zh_page('作者： size="20" 来源： size="20"')).author is None
+
+
+def _post(title: str, date: str, body: str) -> str:
+    return (f"<table class='post'><tr><td class='post-title'>{title}</td>"
+            f"<td class='post-title'><nobr>{date}</nobr></td></tr>"
+            f"<tr><td colspan='2'><p>{body}</p><p>{body}</p></td></tr></table>")
+
+
+def test_a_page_listing_several_posts_gives_the_first() -> None:
+    first = "新疆当局本月拘押了数百名哈萨克族商人，冻结了他们的银行账户和资产，等待调查。" * 3
+    other = "巴拉臘特發展于1850年開始的淘金潮中，也是當年華人勞工集中的地方，現在是觀光城市。" * 3
+    posts = (_post("拘押商人 (图)", "2005-03-21 01:20:44", first)
+             + _post("昨天去金矿玩 (图)", "2005-03-02 12:00:00", other)
+             + _post("又一篇 (图)", "2005-02-11 08:30:00", other))
+    text = extract_article(_page(f"<div class='posts'>{posts}</div>")).text
+    assert text.startswith(first[:20]) and other[:20] not in text
+
+
+def test_one_dated_article_is_left_whole() -> None:
+    para = "新疆当局本月拘押了数百名哈萨克族商人，冻结了他们的银行账户和资产，等待调查。" * 3
+    body = (f"<article><h2>拘押商人</h2><p>2005-03-21 01:20:44</p><p>{para}</p>"
+            f"<p>{para}</p><h3>背景</h3><p>{para}</p></article>")
+    text = extract_article(_page(body)).text
+    assert text.count(para) == 3 and "2005-03-21" in text

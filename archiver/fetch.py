@@ -33,8 +33,8 @@ from .errors import FetchError, InvalidURLError
 from .settings import CaptureSettings
 from .wire import DeadlineExceeded, Exchange, RecordingAdapter
 
-__all__ = ["UNREACHABLE_REASONS", "FetchResult", "Fetcher", "Hop", "HostGate", "validate_url",
-           "wire_url"]
+__all__ = ["UNREACHABLE_REASONS", "FetchResult", "Fetcher", "Hop", "HostGate",
+           "accept_encoding", "validate_url", "wire_url"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,20 @@ def validate_url(url: str) -> str:
     if any(c.isspace() for c in url):
         raise InvalidURLError(url, "URL contains white space; percent-encode it")
     return urldefrag(url).url
+
+
+def accept_encoding() -> str:
+    """The content-codings we ask for: only those ``archiver extract`` can decode.
+
+    requests would offer whatever this machine can decode (zstd too, with
+    zstandard installed or on Python 3.14), and a page captured in a coding
+    we cannot read back is evidence we cannot use.
+    """
+    try:
+        import brotli  # type: ignore[import-untyped]  # noqa: F401 - optional extra
+    except ImportError:
+        return "gzip, deflate"
+    return "gzip, deflate, br"
 
 
 def wire_url(url: str) -> str:
@@ -157,7 +171,8 @@ class Fetcher:
             adapter = RecordingAdapter()
             session.mount("http://", adapter)
             session.mount("https://", adapter)
-            session.headers.update({"User-Agent": self.settings.user_agent})
+            session.headers.update({"User-Agent": self.settings.user_agent,
+                                    "Accept-Encoding": accept_encoding()})
             session.headers.update(dict(self.settings.extra_headers))
             self._local.session, self._local.adapter = session, adapter
         return self._local.session, self._local.adapter

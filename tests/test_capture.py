@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import socket
+import sys
 import time
 from pathlib import Path
 from urllib.parse import unquote_to_bytes
@@ -582,3 +583,19 @@ def test_reindex_rebuilds_the_same_catalog(tmp_path: Path, web: HTTPTestServer) 
     with Catalog(db) as cat:
         after = [c.to_dict() for c in cat.captures()]
     assert after == before
+
+
+@pytest.mark.parametrize("brotli", [True, False], ids=["with-brotli", "without-brotli"])
+def test_asks_only_for_codings_extract_can_decode(
+    tmp_path: Path, raw: RawServer, monkeypatch: pytest.MonkeyPatch, brotli: bool
+) -> None:
+    # requests would also offer zstd wherever it can decode it (zstandard
+    # installed, Python 3.14); archiver extract could not read such a page.
+    if not brotli:
+        monkeypatch.setitem(sys.modules, "brotli", None)  # import brotli -> ImportError
+    raw.script("/p", hs.ok(b"<p>x</p>"))
+    run(tmp_path, [raw.url("/p")])
+    sent = raw.exchanges_for("/p")[0].wait().request
+    (line,) = [x for x in sent.split(b"\r\n") if x.lower().startswith(b"accept-encoding:")]
+    assert line == (b"Accept-Encoding: gzip, deflate, br" if brotli
+                    else b"Accept-Encoding: gzip, deflate")

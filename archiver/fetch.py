@@ -16,6 +16,7 @@ from __future__ import annotations
 import email.utils
 import http.client
 import logging
+import re
 import socket
 import ssl
 import threading
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 READ_SIZE = 1 << 16
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_SPACE = re.compile(r"\s")
 RETRYABLE_REASONS = frozenset({"refused", "reset", "timeout", "connect-timeout"})
 # Failures that say the host cannot be reached at all, whatever the URL.
 UNREACHABLE_REASONS = frozenset({"dns", "refused", "connect-timeout", "tls"})
@@ -60,7 +62,7 @@ def validate_url(url: str) -> str:
         raise InvalidURLError(url, f"unsupported URL ({what}); only http:// and https:// URLs")
     if not parts.hostname:
         raise InvalidURLError(url, "URL has no host name")
-    if any(c.isspace() for c in url):
+    if _SPACE.search(url):
         raise InvalidURLError(url, "URL contains white space; percent-encode it")
     return urldefrag(url).url
 

@@ -136,7 +136,42 @@ def _weight(blocks: list[Block]) -> int:
 
 
 def _render(container: Node, span: tuple[int, int] | None = None) -> list[Block]:
-    return render(container, lambda child: keep_child(child, container), span)
+    data_tables = _data_tables(container)
+
+    def keep(child: Node) -> bool:
+        if keep_child(child, container):
+            return True
+        # A data table is data even when its cells are links (a list of films,
+        # of cases, of detainees): the table and its cells are kept.
+        if child.cue < 0:
+            return False
+        if child.tag == "table":
+            return id(child) in data_tables
+        return child.tag in _CELLS and _table_of(child) in data_tables
+
+    return render(container, keep, span)
+
+
+_CELLS = frozenset({"td", "th", "tr", "tbody", "thead", "tfoot"})
+
+
+def _data_tables(container: Node) -> set[int]:
+    """ids of the tables under ``container`` with header cells: data, not layout
+    (layout tables, common on older Chinese sites, have no <th>)."""
+    found: set[int] = set()
+    for node in container.iter():
+        if node.tag == "th":
+            table = _table_of(node)
+            if table is not None:
+                found.add(table)
+    return found
+
+
+def _table_of(node: Node) -> int | None:
+    for ancestor in node.ancestors():
+        if ancestor.tag == "table":
+            return id(ancestor)
+    return None
 
 
 def _crosscheck(page: Page, container: Node, span: tuple[int, int], ld: JsonLd) -> list[Block]:

@@ -149,7 +149,34 @@ def choose_content(page: Page) -> tuple[Node, int, int]:
     semantic = _semantic_ancestor(best, best_value)
     if semantic is not None:
         return semantic, 0, len(semantic.children)
-    return best, *_widen(best, start, end)
+    start, end = _widen(best, start, end)
+    return best, _bridge_back(best, start), end
+
+
+def _bridge_back(node: Node, start: int) -> int:
+    """Take in prose cut off from the run by a link list the render prunes anyway.
+
+    A table of contents between an article's lead and its body scores far
+    below zero and splits the best run, although it is never rendered: the
+    lead is taken back in when it holds a real paragraph (150+ characters of
+    non-link text) and is worth more than nothing, counting only the
+    children that would be kept.
+    """
+    gain, best_gain, best_start, bridged, prose = 0.0, 0.0, start, False, False
+    for i in range(start - 1, -1, -1):
+        child = node.children[i]
+        if isinstance(child, str) or child.inline:
+            continue
+        if not keep_child(child, node):
+            if child.cue < 0:
+                break  # marked boilerplate (a header, a nav): the article starts below it
+            bridged = True
+            continue
+        gain += node.values[i]
+        prose = prose or (child.tag == "p" and child.chars - child.link_chars >= 150)
+        if bridged and prose and gain > best_gain:
+            best_gain, best_start = gain, i
+    return best_start
 
 
 def _inside_boilerplate(page: Page) -> set[int]:

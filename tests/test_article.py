@@ -302,3 +302,43 @@ def test_one_dated_article_is_left_whole() -> None:
             f"<p>{para}</p><h3>背景</h3><p>{para}</p></article>")
     text = extract_article(_page(body)).text
     assert text.count(para) == 3 and "2005-03-21" in text
+
+
+def _toc(n: int = 12) -> str:
+    items = "".join(f"<li><a href='#s{i}'>{i} Section heading number {i}</a></li>"
+                    for i in range(n))
+    return f"<div id='toc' class='toc'><h2>Contents</h2><ul>{items}</ul></div>"
+
+
+def test_a_table_of_contents_does_not_cut_off_the_lead() -> None:
+    lead = ("The Mozilla lead paragraph explains what the subject is, who runs it, "
+            "and why it matters to the people who use it every day, in well over a "
+            "hundred and fifty characters of prose (not counting the spaces between "
+            "its words).")
+    assert len(lead.replace(" ", "")) > 150
+    body = "".join(f"<h2>Part {i}</h2><p>{PROSE}</p><p>{PROSE}</p>" for i in range(4))
+    page = _page(f"<div class='content'><p>{lead}</p>{_toc()}{body}</div>")
+    text = extract_article(page).text
+    assert text.startswith(lead) and "Section heading number" not in text
+
+
+def test_prose_beyond_a_marked_menu_stays_out() -> None:
+    teaser = ("A teaser for another story sits above the menu, long enough to be a real "
+              "paragraph of prose, with well over a hundred and fifty characters in it "
+              "(not counting spaces), so only the menu's mark keeps it out.")
+    assert len(teaser.replace(" ", "")) > 150
+    body = "".join(f"<p>{PROSE}</p>" for _ in range(6))
+    page = _page(f"<div class='content'><p>{teaser}</p><nav class='menu'>{_toc()}</nav>"
+                 f"{_toc()}{body}</div>")
+    assert teaser[:30] not in extract_article(page).text
+
+
+def test_data_table_cells_are_kept_even_when_they_are_links() -> None:
+    rows = "".join(f"<tr><td><a href='/f{i}'>Film title {i}</a></td><td>19{50 + i}</td>"
+                   f"<td>A day repeats until the hero learns what the loop wants.</td></tr>"
+                   for i in range(12))
+    table = (f"<table class='list'><tr><th>Title</th><th>Year</th><th>Plot</th></tr>"
+             f"{rows}</table>")
+    page = _page(f"<article><p>{PROSE}</p><p>{PROSE}</p>{table}<p>{PROSE}</p></article>")
+    text = extract_article(page).text
+    assert all(f"Film title {i}" in text for i in range(12))

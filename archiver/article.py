@@ -81,7 +81,7 @@ def extract_article(
     body = "\n\n".join(text for _, text in blocks)
     before = _text_before(page, container, start)
     after = _text_after(page, container, end)
-    meta = read_metadata(page, ld, url, before, body, after)
+    meta = read_metadata(page, ld, url, before, body, after, container)
     return Article(
         title=meta.title, text=body, author=meta.author, published=meta.published,
         language=meta.language, url=meta.url, site_name=meta.site_name,

@@ -233,7 +233,8 @@ def _first_heading(page: Page) -> str | None:
     return None
 
 
-def read_author(page: Page, ld: JsonLd, text: str, after: str = "") -> str | None:
+def read_author(page: Page, ld: JsonLd, text: str, after: str = "",
+                container: Node | None = None) -> str | None:
     """Declared author, else an itemprop or byline, else a Chinese "作者：" line."""
     declared = ld.author or _meta(
         page, "author", "dc.creator", "article:author", "parsely-author", "byl",
@@ -241,7 +242,7 @@ def read_author(page: Page, ld: JsonLd, text: str, after: str = "") -> str | Non
     if declared and not declared.startswith("@") and not _DOMAIN.search(declared) \
             and not _NOT_AN_AUTHOR.match(declared.strip()):
         return _clean_byline(declared)
-    found = _itemprop(page, "author", "creator") or _byline_element(page)
+    found = _itemprop(page, "author", "creator") or _byline_element(page, container)
     if found:
         return _clean_byline(found)
     return _author_in_text(text, after)
@@ -263,10 +264,22 @@ def _author_in_text(text: str, after: str) -> str | None:
     return None
 
 
-def _byline_element(page: Page) -> str | None:
+def _byline_element(page: Page, container: Node | None = None) -> str | None:
     """The text of the first byline element outside comments, footers and
-    related-story lists (a short one: a name, not a biography)."""
-    for node in page.nodes:
+    related-story lists (a short one: a name, not a biography): first near the
+    article (in ``container``, then in each of its nearest ancestors, where
+    the article's header is), then anywhere (teasers of other stories carry
+    bylines too)."""
+    near = [container, *container.ancestors()[:3]] if container is not None else []
+    for scope in near:  # the article's own element first, then ever wider
+        found = _first_byline(scope.iter())
+        if found is not None:
+            return found
+    return _first_byline(page.nodes)
+
+
+def _first_byline(nodes: list[Node]) -> str | None:
+    for node in nodes:
         names = f"{node.attr('class')} {node.attr('id')}"
         if "author" not in node.attr("rel").lower() and (
                 not _BYLINE_NAME.search(names) or _NOT_BYLINE.search(names)):
@@ -350,12 +363,13 @@ def read_language(page: Page, ld: JsonLd, text: str) -> str | None:
 
 
 def read_metadata(page: Page, ld: JsonLd, url: str | None, before: str, text: str,
-                  after: str = "") -> Metadata:
-    """All metadata; ``before`` and ``after`` are the page text around the article ``text``."""
+                  after: str = "", container: Node | None = None) -> Metadata:
+    """All metadata; ``before`` and ``after`` are the page text around the article
+    ``text``, and ``container`` the element it was taken from."""
     canonical = page.links.get("canonical") or _meta(page, "og:url") or ld.url
     return Metadata(
         title=read_title(page, ld),
-        author=read_author(page, ld, before[-1500:] + "\n" + text, after),
+        author=read_author(page, ld, before[-1500:] + "\n" + text, after, container),
         published=read_published(page, ld, before, text, after),
         language=read_language(page, ld, text),
         url=urljoin(url or "", canonical) if canonical else url,

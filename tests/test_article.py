@@ -342,3 +342,14 @@ def test_data_table_cells_are_kept_even_when_they_are_links() -> None:
     page = _page(f"<article><p>{PROSE}</p><p>{PROSE}</p>{table}<p>{PROSE}</p></article>")
     text = extract_article(page).text
     assert all(f"Film title {i}" in text for i in range(12))
+
+
+def test_the_article_byline_beats_a_teaser_byline_above_it() -> None:
+    teaser = ("<div class='promo-strip'><h2>Another story</h2>"
+              "<span class='byline'><a rel='author' href='/w/x'>Teaser Writer</a></span></div>")
+    story = "".join(f"<p>{PROSE}</p>" for _ in range(5))
+    article = (f"<div class='story-wrap'><div class='story-head'><h1>Raids</h1>"
+               f"<span class='byline'><a rel='author' href='/w/y'>Joanna Rothkopf</a></span>"
+               f"</div><div class='story-body'>{story}</div></div>")
+    page = f"<html><body><div class='top'>{teaser}</div>{article}</body></html>"
+    assert extract_article(page).author == "Joanna Rothkopf"

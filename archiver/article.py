@@ -12,7 +12,6 @@ content (:mod:`archiver.content`), cross-checked against the page's JSON-LD
 from __future__ import annotations
 
 import re
-import unicodedata
 import warnings
 from dataclasses import dataclass, field, fields
 
@@ -23,7 +22,7 @@ from .encoding import decode_html
 from .errors import ExtractError
 from .metadata import JsonLd, read_jsonld, read_metadata
 from .pagetree import Node, Page, build_page
-from .plaintext import Block, render
+from .plaintext import Block, fold, render
 
 __all__ = ["Article", "extract_article"]
 
@@ -210,15 +209,11 @@ _DATE_LINE = re.compile(r"(?:19|20)\d\d\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2
 _SENTENCE_END = re.compile(r"[。！？.!?]\s*$")
 
 
-def _norm(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
 def _without_title(blocks: list[Block], page: Page, ld: JsonLd) -> list[Block]:
     """The blocks without a leading heading that repeats the title."""
-    titles = {_norm(t) for t in (ld.headline, page.title, page.meta.get("og:title")) if t}
+    titles = {fold(t) for t in (ld.headline, page.title, page.meta.get("og:title")) if t}
     if blocks and blocks[0][0] == "h" and (
-        _norm(blocks[0][1]) in titles or any(_norm(blocks[0][1]) in t for t in titles)
+        fold(blocks[0][1]) in titles or any(fold(blocks[0][1]) in t for t in titles)
     ):
         blocks = blocks[1:]
     return blocks

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
 from .dates import find_date_in_text, to_iso
 from .pagetree import Node, Page
+from .plaintext import fold
 
 __all__ = ["JsonLd", "Metadata", "read_jsonld", "read_metadata"]
 
@@ -208,20 +208,16 @@ def _agreed_title(page: Page, declared: list[str]) -> str:
     """The first of the JSON-LD headline and name, unless it is in neither the
     <title> nor the <h1> and the other is: some sites put a summary in
     "headline" (Wikipedia puts the Wikidata description there)."""
-    seen = [_fold(t) for t in (page.title, _first_heading(page)) if t]
-    site = _fold(_meta(page, "og:site_name") or "")
+    seen = [fold(t) for t in (page.title, _first_heading(page)) if t]
+    site = fold(_meta(page, "og:site_name") or "")
 
     def agrees(title: str) -> bool:
-        folded = _fold(title)
+        folded = fold(title)
         return folded != site and any(folded in s for s in seen)
 
     if not seen or agrees(declared[0]):
         return declared[0]
     return next((t for t in declared[1:] if agrees(t)), declared[0])
-
-
-def _fold(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
 def _first_heading(page: Page) -> str | None:

@@ -11,11 +11,12 @@ adjacent inline elements, so Chinese, Japanese and Korean text stays unbroken.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 
 from .pagetree import CJK, Node
 
-__all__ = ["Block", "render"]
+__all__ = ["Block", "fold", "render"]
 
 Block = tuple[str, str]  # (kind, text): kind is "h", "li", "quote", "pre" or "p"
 
@@ -97,3 +98,9 @@ def _paragraphs(raw: str, *, pre: bool) -> list[str]:
     if lines:
         paragraphs.append("\n".join(lines))
     return paragraphs
+
+
+def fold(text: str) -> str:
+    """``text`` for comparing, not showing: NFKC, case-folded, whitespace collapsed
+    (a title matches its heading whatever the width, case or spacing)."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())

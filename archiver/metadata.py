@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
@@ -266,15 +267,16 @@ def _byline_element(page: Page, container: Node | None = None) -> str | None:
     article (in ``container``, then in each of its nearest ancestors, where
     the article's header is), then anywhere (teasers of other stories carry
     bylines too)."""
+    found = list(_bylines(page.nodes))  # in document order; usually a handful
     near = [container, *container.ancestors()[:3]] if container is not None else []
     for scope in near:  # the article's own element first, then ever wider
-        found = _first_byline(scope.iter())
-        if found is not None:
-            return found
-    return _first_byline(page.nodes)
+        for node, text in found:
+            if node is scope or scope in node.ancestors():
+                return text
+    return found[0][1] if found else None
 
 
-def _first_byline(nodes: list[Node]) -> str | None:
+def _bylines(nodes: list[Node]) -> Iterator[tuple[Node, str]]:
     for node in nodes:
         names = f"{node.attr('class')} {node.attr('id')}"
         if "author" not in node.attr("rel").lower() and (
@@ -287,8 +289,7 @@ def _first_byline(nodes: list[Node]) -> str | None:
                or _ELSEWHERE.search(f"{a.attr('class')} {a.attr('id')}")
                for a in node.ancestors()):
             continue
-        return text
-    return None
+        yield node, text
 
 
 def _spaced_text(node: Node) -> str:

@@ -14,7 +14,7 @@ import re
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -160,35 +160,34 @@ def test_name_renamed_to_nfd_is_reported_as_moved(root: ArchiveRoot) -> None:
         expected, expected, size(root, nfd_rel), moved_to=nfd_rel)]
 
 
-def test_a_folder_in_place_of_a_warc_is_unreadable_not_missing(root: ArchiveRoot) -> None:
-    first = warcs(root)[0]
-    full, expected = size(root, first), manifest_sha(root, first)
-    root.absolute(first).unlink()
-    root.absolute(first).mkdir()
-    assert check(root) == [Problem("unreadable", first, "cannot read: the path is a folder",
-                                   expected, None, full)]
+def _folder(path: Path) -> None:
+    path.mkdir()
 
 
-def test_a_dangling_symlink_is_unreadable(root: ArchiveRoot) -> None:
-    first = warcs(root)[0]
-    full, expected = size(root, first), manifest_sha(root, first)
-    root.absolute(first).unlink()
-    root.absolute(first).symlink_to("/nonexistent/disk/evidence.warc.gz")
-    assert check(root) == [Problem("unreadable", first,
-                                   "cannot read: ENOENT: No such file or directory",
-                                   expected, None, full)]
+def _dangling(path: Path) -> None:
+    path.symlink_to("/nonexistent/disk/evidence.warc.gz")
 
 
-def test_an_input_output_error_is_unreadable(root: ArchiveRoot) -> None:
+def _eio(path: Path) -> None:
     # Reading /proc/self/mem at offset 0 fails with EIO for any user, root
     # included: the same error a failing disk sector gives, through the same
     # read() call, without needing FUSE or a broken device.
+    path.symlink_to("/proc/self/mem")
+
+
+@pytest.mark.parametrize(("replace", "message"), [
+    (_folder, "cannot read: the path is a folder"),
+    (_dangling, "cannot read: ENOENT: No such file or directory"),
+    (_eio, "cannot read: EIO: Input/output error"),
+], ids=["folder-not-missing", "dangling-symlink", "input-output-error"])
+def test_a_warc_that_cannot_be_read_is_unreadable(
+    root: ArchiveRoot, replace: Callable[[Path], None], message: str
+) -> None:
     first = warcs(root)[0]
     full, expected = size(root, first), manifest_sha(root, first)
     root.absolute(first).unlink()
-    root.absolute(first).symlink_to("/proc/self/mem")
-    assert check(root) == [Problem("unreadable", first, "cannot read: EIO: Input/output error",
-                                   expected, None, full)]
+    replace(root.absolute(first))
+    assert check(root) == [Problem("unreadable", first, message, expected, None, full)]
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
 """archiver: archival ingest and fixity for web evidence.
 
 Three jobs, one pipeline: capture pages into standard WARC/1.1 files
-(:mod:`archiver.capture`), extract clean article text from them
-(:mod:`archiver.article`), and verify the archive's fixity over time with
-SHA-256 manifests (:mod:`archiver.verify`).
+(:mod:`archiver.capture.run`), extract clean article text from them
+(:mod:`archiver.extract.article`), and verify the archive's fixity over time with
+SHA-256 manifests (:mod:`archiver.fixity.verification`).
 """
 
 from __future__ import annotations
@@ -29,30 +29,30 @@ from .root import ArchiveRoot
 from .version import __version__
 
 if TYPE_CHECKING:
-    from .article import Article, extract_article
-    from .capture import CaptureReport, capture_urls
-    from .events import check_history
-    from .export import export_bagit
-    from .manifest import rebuild_manifest, record_ingest
-    from .problem import Problem, VerifyReport
-    from .settings import CaptureSettings
-    from .verify import verify as verify_archive
+    from .capture.run import CaptureReport, capture_urls
+    from .capture.settings import CaptureSettings
+    from .extract.article import Article, extract_article
+    from .fixity.bagit import export_bagit
+    from .fixity.events import check_history
+    from .fixity.manifest import rebuild_manifest, record_ingest
+    from .fixity.problem import Problem, VerifyReport
+    from .fixity.verification import verify as verify_archive
 
 # Loaded on first use, so `archiver capture` does not pay for lxml and bs4,
 # nor `archiver extract` for requests (PEP 562).
 _LAZY: dict[str, tuple[str, str]] = {
-    "Article": ("article", "Article"),
-    "extract_article": ("article", "extract_article"),
-    "CaptureReport": ("capture", "CaptureReport"),
-    "capture_urls": ("capture", "capture_urls"),
-    "CaptureSettings": ("settings", "CaptureSettings"),
-    "check_history": ("events", "check_history"),
-    "export_bagit": ("export", "export_bagit"),
-    "rebuild_manifest": ("manifest", "rebuild_manifest"),
-    "record_ingest": ("manifest", "record_ingest"),
-    "Problem": ("problem", "Problem"),
-    "VerifyReport": ("problem", "VerifyReport"),
-    "verify_archive": ("verify", "verify"),  # the name `verify` stays the module's
+    "Article": ("extract.article", "Article"),
+    "extract_article": ("extract.article", "extract_article"),
+    "CaptureReport": ("capture.run", "CaptureReport"),
+    "capture_urls": ("capture.run", "capture_urls"),
+    "CaptureSettings": ("capture.settings", "CaptureSettings"),
+    "check_history": ("fixity.events", "check_history"),
+    "export_bagit": ("fixity.bagit", "export_bagit"),
+    "rebuild_manifest": ("fixity.manifest", "rebuild_manifest"),
+    "record_ingest": ("fixity.manifest", "record_ingest"),
+    "Problem": ("fixity.problem", "Problem"),
+    "VerifyReport": ("fixity.problem", "VerifyReport"),
+    "verify_archive": ("fixity.verification", "verify"),  # the name `verify` stays the module's
 }
 
 

@@ -21,10 +21,10 @@ from typing import Any, TextIO
 
 import click
 
-from .catalog import Capture, Catalog
+from .capture.catalog import Capture, Catalog
+from .capture.settings import CaptureSettings
 from .errors import ArchiverError, ArchiveRootError, LockError
 from .root import ArchiveRoot
-from .settings import CaptureSettings
 from .version import __version__
 
 EXIT_OK = 0
@@ -153,7 +153,7 @@ def _run_capture(obj: Context, urls: list[str], settings: CaptureSettings,
             bar.write(f"FAILED {capture.error}", file=sys.stderr)
         bar.update(1)
 
-    from .capture import capture_urls  # imported per command: start-up time counts
+    from .capture.run import capture_urls  # imported per command: start-up time counts
 
     try:
         try:
@@ -243,7 +243,7 @@ def list_(obj: Context, /, failed: bool, as_json: bool) -> None:
 @pass_ctx
 def reindex(obj: Context, /) -> None:
     """Rebuild the capture catalog from the WARC files (the record of truth)."""
-    from .reindex import rebuild
+    from .capture.reindex import rebuild
 
     try:
         count, errors = rebuild(obj.root)
@@ -273,7 +273,7 @@ def demo(obj: Context, /, **kw: Any) -> None:
         _run_capture(obj, site.seed_urls(), settings, kw["no_wait"])
 
 
-# --- fixity: manifest, verify, export (archiver.manifest / .verify / .export) ---
+# --- fixity: manifest, verify, export (archiver.fixity.manifest / .verify / .export) ---
 
 _JOBS = click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
                      help="Worker processes for hashing (default: CPUs, at most 8).")
@@ -287,7 +287,7 @@ def manifest(obj: Context, /, jobs: int | None) -> None:
 
     This blesses the files as they are now: run `archiver verify` first.
     """
-    from .manifest import rebuild_manifest
+    from .fixity.manifest import rebuild_manifest
 
     try:
         report = rebuild_manifest(obj.root, jobs=jobs)
@@ -321,7 +321,7 @@ def verify(obj: Context, /, quick: bool, records: bool, sample: float | None, se
 
     Reports files modified, truncated, missing, extra, moved or unreadable.
     """
-    from .verify import verify as run_verify
+    from .fixity.verification import verify as run_verify
 
     if history:
         _verify_history(obj, as_json)
@@ -348,7 +348,7 @@ def verify(obj: Context, /, quick: bool, records: bool, sample: float | None, se
 def _verify_history(obj: Context, as_json: bool) -> None:
     from dataclasses import asdict
 
-    from .events import check_history
+    from .fixity.events import check_history
 
     try:
         found = check_history(obj.root)
@@ -380,7 +380,7 @@ def export() -> None:
 @pass_ctx
 def bagit(obj: Context, /, dest: Path) -> None:
     """Write the archive as a BagIt 1.0 bag at DEST (a new folder)."""
-    from .export import export_bagit
+    from .fixity.bagit import export_bagit
 
     try:
         report = export_bagit(obj.root, dest)
@@ -409,7 +409,13 @@ def extract(obj: Context, /, warcs: tuple[Path, ...], html_file: Path | None, ur
     WARC files, never from the web; each article carries its provenance.
     """
     from .errors import ConfigError
-    from .extract import Problem, extract_html_file, extract_warcs, find_warcs, render_extracted
+    from .extract.reader import (
+        Problem,
+        extract_html_file,
+        extract_warcs,
+        find_warcs,
+        render_extracted,
+    )
 
     if html_file is not None and warcs:
         fail(ConfigError("give WARC files or --html FILE, not both"))

@@ -1,6 +1,6 @@
 """A real archive for fixity tests, and the tools to damage copies of it.
 
-The archive is made once per session by ``archiver.capture`` from the bundled
+The archive is made once per session by ``archiver.capture.run`` from the bundled
 demo site on loopback (chunked, gzip, redirects, GBK pages) in two capture
 runs, so it holds two closed WARCs, their manifest, index and history. Each
 test gets its own copy to damage.
@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from archiver import ArchiveRoot
-from archiver.capture import capture_urls
+from archiver.capture.run import capture_urls
+from archiver.capture.settings import CaptureSettings
 from archiver.demo import DemoSite
-from archiver.digest import RecordDigest
-from archiver.settings import CaptureSettings
+from archiver.warc.scan import RecordDigest
 
 FAST = CaptureSettings(delay=0, retries=0, connect_timeout=2, read_timeout=2, deadline=10,
                        backoff=0.05)

@@ -48,7 +48,7 @@ def test_every_command_is_documented_in_the_readme() -> None:
 def test_capture_does_not_load_the_extraction_stack() -> None:
     # Start-up time counts for every capture run: lxml and bs4 load only for extract.
     # (charset_normalizer is loaded by requests itself.)
-    code = ("import sys, archiver.cli, archiver.capture; "
+    code = ("import sys, archiver.cli, archiver.capture.run; "
             "print(any(m in sys.modules for m in ('lxml', 'bs4')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -29,9 +29,9 @@ from warcassert import (
 )
 
 from archiver import ArchiveRoot
-from archiver.capture import CaptureReport, capture_urls
-from archiver.catalog import Catalog
-from archiver.settings import CaptureSettings
+from archiver.capture.catalog import Catalog
+from archiver.capture.run import CaptureReport, capture_urls
+from archiver.capture.settings import CaptureSettings
 from archiver.version import __version__
 
 FAST = CaptureSettings(delay=0, retries=0, connect_timeout=2, read_timeout=2, deadline=10,
@@ -194,7 +194,7 @@ def test_utf8_location_and_non_ascii_urls_are_requested_percent_encoded(
         rows = {c.url: c for c in cat.captures()}
     assert rows[raw.url("/go")].final_url == encoded
     assert rows[seed].final_url == encoded  # the seed is listed as it was given
-    from archiver.reindex import rebuild
+    from archiver.capture.reindex import rebuild
 
     (tmp_path / "manifests" / "catalog.sqlite").unlink()
     assert rebuild(ArchiveRoot(tmp_path)) == (2, [])
@@ -569,7 +569,7 @@ def test_rotation_at_warc_size(tmp_path: Path, web: HTTPTestServer) -> None:
 
 
 def test_reindex_rebuilds_the_same_catalog(tmp_path: Path, web: HTTPTestServer) -> None:
-    from archiver.reindex import rebuild
+    from archiver.capture.reindex import rebuild
 
     web.route("/a", b"<p>a</p>")
     web.route("/b", b"<p>a</p>")

@@ -16,7 +16,7 @@ from servers import HTTPTestServer, Response
 from warcassert import read_warc, warcs_in
 
 from archiver import ArchiveRoot
-from archiver.warc import recover_open_files
+from archiver.warc.record import recover_open_files
 
 
 def archiver(root: Path, *args: str, **kw: object) -> subprocess.Popen[str]:

@@ -8,7 +8,7 @@ import codecs
 import pytest
 
 from archiver import extract_article
-from archiver.encoding import decode_html, normalize_encoding
+from archiver.extract.encoding import decode_html, normalize_encoding
 
 ZH = "新疆当局本月拘押了数百名哈萨克族商人，冻结了他们的银行账户和资产，等待“调查”。"
 # U+00B7 and U+2014 are GBK-only mappings (not in strict GB2312).

@@ -15,8 +15,8 @@ from fixity_archive import flip_byte, warcs
 
 from archiver import ArchiveRoot, VerifyError
 from archiver.cli import cli
-from archiver.export import export_bagit
-from archiver.verify import verify
+from archiver.fixity.bagit import export_bagit
+from archiver.fixity.verification import verify
 
 
 def test_bagit_python_validates_the_exported_bag(root: ArchiveRoot, tmp_path: Path) -> None:

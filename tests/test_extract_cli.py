@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from archiver.cli import cli
-from archiver.extract import Extracted, Problem, extract_warcs
+from archiver.extract.reader import Extracted, Problem, extract_warcs
 from archiver.root import ArchiveRoot
 
 ARTICLE = "".join(
@@ -261,10 +261,10 @@ def test_library_yields_problems_in_order(root: ArchiveRoot) -> None:
 
 
 def test_capture_of_the_sample_site_then_extract(root: ArchiveRoot) -> None:
-    """Real WARCs from archiver.capture (chunked+gzip, GBK, revisits on the second run)."""
-    from archiver.capture import capture_urls
+    """Real WARCs from archiver.capture.run (chunked+gzip, GBK, revisits on the second run)."""
+    from archiver.capture.run import capture_urls
+    from archiver.capture.settings import CaptureSettings
     from archiver.demo import DemoSite, load_site
-    from archiver.settings import CaptureSettings
 
     settings = CaptureSettings(delay=0.0, retries=0, concurrency=2)
     pages = [p for p in load_site() if p.article is not None]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from archiver import Article, extract_article
 from archiver.demo import load_site
-from archiver.extract import markdown_body
+from archiver.extract.reader import markdown_body
 
 
 def _article(path_end: str) -> Article:
@@ -46,8 +46,8 @@ def test_responses_without_content_type_are_sniffed(tmp_path: Path) -> None:
     from servers import RawServer
 
     from archiver import ArchiveRoot, capture_urls
-    from archiver.extract import Extracted, extract_warcs, find_warcs
-    from archiver.settings import CaptureSettings
+    from archiver.capture.settings import CaptureSettings
+    from archiver.extract.reader import Extracted, extract_warcs, find_warcs
 
     page = (b"<!DOCTYPE html><html><head><title>Detentions</title></head><body><article>"
             + b"<p>Police detained hundreds of ethnic Kazakh traders in the county.</p>" * 5
@@ -70,8 +70,8 @@ def test_chunked_page_with_extensions_and_trailers_extracts_cleanly(tmp_path: Pa
     from servers import RawServer
 
     from archiver import ArchiveRoot, capture_urls
-    from archiver.extract import Extracted, extract_warcs, find_warcs
-    from archiver.settings import CaptureSettings
+    from archiver.capture.settings import CaptureSettings
+    from archiver.extract.reader import Extracted, extract_warcs, find_warcs
 
     para = b"<p>Police detained hundreds of ethnic Kazakh traders in the county.</p>"
     pieces = [b"<html><head><title>Raids</title></head><body><article>", para * 3,

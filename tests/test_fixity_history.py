@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from archiver import ArchiveRoot
 from archiver.cli import cli
-from archiver.events import append_event, check_history
-from archiver.verify import verify
+from archiver.fixity.events import append_event, check_history
+from archiver.fixity.verification import verify
 
 
 def lines(root: ArchiveRoot) -> list[bytes]:

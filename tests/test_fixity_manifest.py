@@ -14,12 +14,12 @@ from fixity_archive import records_of, warcs
 from warcio.archiveiterator import ArchiveIterator
 
 import archiver.atomic
-import archiver.manifest
+import archiver.fixity.manifest
 from archiver import ArchiveRoot, ManifestError
-from archiver.digest import scan_warc
-from archiver.manifest import rebuild_manifest, record_ingest
-from archiver.problem import DamagedRecord, Problem
-from archiver.verify import verify
+from archiver.fixity.manifest import rebuild_manifest, record_ingest
+from archiver.fixity.problem import DamagedRecord, Problem
+from archiver.fixity.verification import verify
+from archiver.warc.scan import scan_warc
 
 
 def snapshot(root: ArchiveRoot) -> dict[str, bytes]:
@@ -80,8 +80,8 @@ def test_ingest_hashes_only_new_files(root: ArchiveRoot, monkeypatch: pytest.Mon
     new = root.absolute(first).with_name("archiver-copy-00009-test.warc.gz")
     new.write_bytes(root.absolute(first).read_bytes())
     scanned: list[str] = []
-    real = archiver.manifest.scan_warc
-    monkeypatch.setattr(archiver.manifest, "scan_warc",
+    real = archiver.fixity.manifest.scan_warc
+    monkeypatch.setattr(archiver.fixity.manifest, "scan_warc",
                         lambda p: scanned.append(str(p)) or real(p))
     record_ingest(root, [new, root.absolute(first)])
     assert scanned == [str(new)]

@@ -31,10 +31,10 @@ from fixity_archive import (
 
 from archiver import ArchiveRoot
 from archiver.cli import cli
-from archiver.digest import sha256_file
-from archiver.manifest import rebuild_manifest
-from archiver.problem import DamagedRecord, Problem
-from archiver.verify import verify
+from archiver.fixity.manifest import rebuild_manifest
+from archiver.fixity.problem import DamagedRecord, Problem
+from archiver.fixity.verification import verify
+from archiver.warc.scan import sha256_file
 
 
 def size(root: ArchiveRoot, rel: str) -> int:

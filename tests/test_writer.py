@@ -10,8 +10,8 @@ from pathlib import Path
 from warcassert import read_warc
 
 from archiver import ArchiveRoot
-from archiver.warc import OpenRecord, build_record, warc_date
-from archiver.writer import WarcWriter
+from archiver.warc.record import OpenRecord, build_record, warc_date
+from archiver.warc.writer import WarcWriter
 
 
 def _metadata(n: int) -> list[OpenRecord]:

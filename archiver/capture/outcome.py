@@ -4,7 +4,7 @@ Every capture attempt, successful or not, ends with one ``metadata`` record
 (``application/warc-fields``) whose target is the URL asked for: outcome,
 failure reason, HTTP status, the redirect chain hop by hop, resolved IPs,
 timings and the payload digest. It makes the WARCs the full record of truth:
-:mod:`archiver.reindex` rebuilds the catalog from these records alone.
+:mod:`archiver.capture.reindex` rebuilds the catalog from these records alone.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from urllib.parse import quote_from_bytes
 
 from warcio.recordloader import ArcWarcRecord
 
+from ..version import SOFTWARE
+from ..warc.record import OpenRecord, build_record, fields_block, warc_date
 from .catalog import Capture
-from .fetch import FetchResult, wire_url
-from .version import SOFTWARE
-from .warc import OpenRecord, build_record, fields_block, warc_date
+from .fetcher import FetchResult, wire_url
 
 # Printable ASCII but "%" (the escape), so CR, LF and other bytes are %XX.
 _PRINTABLE = "".join(c for c in string.printable if c not in "%\t\n\r\x0b\x0c")

@@ -3,7 +3,7 @@
 ``archiver reindex`` (and the recovery of a crashed run) reads every record:
 response and revisit records give where each capture landed and which
 payloads the archive holds; archiver's ``metadata`` records
-(:mod:`archiver.outcome`) give the outcome of each attempt, failures included.
+(:mod:`archiver.capture.outcome`) give the outcome of each attempt, failures included.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from pathlib import Path
 
 from warcio.recordloader import ArcWarcRecord
 
+from ..errors import WarcError
+from ..root import ArchiveRoot
+from ..warc.record import WARC_SUFFIX, hex_digest, iter_records
 from .catalog import Capture, Catalog, PayloadRef
-from .errors import WarcError
 from .outcome import capture_from_fields, parse_outcome
-from .root import ArchiveRoot
-from .warc import WARC_SUFFIX, hex_digest, iter_records
 
 __all__ = ["index_warcs", "rebuild"]
 

@@ -26,12 +26,12 @@ from typing import Any
 
 from warcio.archiveiterator import ArchiveIterator
 
+from ..errors import ArchiverError, ExtractError, WarcError
+from ..root import ArchiveRoot
+from ..warc.digester import chunked_coding
+from ..warc.payload import DEFAULT_MAX_BODY, decode_content, read_payload
+from ..warc.record import hex_digest, iter_records
 from .article import Article, extract_article
-from .blockdigest import chunked_coding
-from .errors import ArchiverError, ExtractError, WarcError
-from .payload import DEFAULT_MAX_BODY, decode_content, read_payload
-from .root import ArchiveRoot
-from .warc import hex_digest, iter_records
 
 __all__ = ["FORMATS", "Extracted", "Problem", "Provenance", "extract_html_file", "extract_warcs",
            "find_warcs", "render_extracted"]

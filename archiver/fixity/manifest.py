@@ -29,13 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from .atomic import atomic_write
-from .digest import WarcScan, scan_warc
-from .errors import ArchiveRootError, ManifestError
+from ..atomic import atomic_write
+from ..errors import ArchiveRootError, ManifestError
+from ..root import ArchiveRoot
+from ..warc.scan import WarcScan, scan_warc
 from .events import append_event, file_sha256
 from .pool import batched, default_jobs, imap_ordered
-from .records import RECORDS_NAME, copy_groups, write_group
-from .root import ArchiveRoot
+from .recordindex import RECORDS_NAME, copy_groups, write_group
 
 __all__ = [
     "MANIFEST_NAME",
@@ -340,7 +340,7 @@ def record_ingest(root: ArchiveRoot, closed_warcs: Sequence[Path], *,
     alone, so calling it twice is harmless. Takes the (re-entrant) writer lock.
 
     ``scans`` may give, per file, what its writer hashed while writing it
-    (:attr:`archiver.writer.WarcWriter.scans`, hash-while-copying); those
+    (:attr:`archiver.warc.writer.WarcWriter.scans`, hash-while-copying); those
     files are not read again. Others (a crashed run's recovered files) are.
     """
     with root.writer_lock():

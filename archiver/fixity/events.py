@@ -31,8 +31,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .root import ArchiveRoot
-from .version import __version__
+from ..root import ArchiveRoot
+from ..version import __version__
 
 __all__ = [
     "EVENTS_NAME",
@@ -87,7 +87,7 @@ def _tail(fd: int) -> tuple[bytes | None, bool]:
 
 def _event(root: ArchiveRoot, event_type: str, prev: str | None, **fields: Any) -> bytes:
     from .manifest import MANIFEST_NAME  # local: manifest imports this module
-    from .records import RECORDS_NAME
+    from .recordindex import RECORDS_NAME
 
     obj: dict[str, Any] = {
         "event_id": f"urn:uuid:{uuid.uuid4()}",

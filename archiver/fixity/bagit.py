@@ -28,14 +28,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from .atomic import fsync_dir, fsync_file
-from .digest import BLOCK_SIZE
-from .errors import ConfigError, VerifyError
+from ..atomic import fsync_dir, fsync_file
+from ..errors import ConfigError, VerifyError
+from ..root import ArchiveRoot
+from ..version import SOFTWARE
+from ..warc.scan import BLOCK_SIZE
 from .events import EVENTS_NAME, append_event
 from .manifest import MANIFEST_NAME, iter_manifest
-from .records import RECORDS_NAME
-from .root import ArchiveRoot
-from .version import SOFTWARE
+from .recordindex import RECORDS_NAME
 
 __all__ = ["ExportReport", "export_bagit"]
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .digest import RecordDigest, WarcScan
-from .errors import ManifestError
+from ..errors import ManifestError
+from ..warc.scan import RecordDigest, WarcScan
 
 __all__ = [
     "RECORDS_NAME",

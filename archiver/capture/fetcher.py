@@ -3,12 +3,12 @@
 :class:`Fetcher` turns a URL into a :class:`FetchResult`: the list of
 :class:`Hop` exchanges it took (each redirect is its own hop, archived as its
 own request/response pair) and, if it failed, a :class:`FetchError` with a
-short ``reason`` code. It never writes anything; :mod:`archiver.capture`
+short ``reason`` code. It never writes anything; :mod:`archiver.capture.run`
 decides what goes into the WARC.
 
 Bodies are streamed with ``stream=True`` and read raw (``decode_content=False``):
 the payload digest is computed over the de-chunked, still content-encoded
-bytes while the wire recorder (:mod:`archiver.wire`) spools the exact bytes.
+bytes while the wire recorder (:mod:`archiver.capture.wire`) spools the exact bytes.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import requests
 import urllib3.exceptions
 from requests.cookies import extract_cookies_to_jar
 
-from .errors import FetchError, InvalidURLError
+from ..errors import FetchError, InvalidURLError
 from .settings import CaptureSettings
 from .wire import DeadlineExceeded, Exchange, RecordingAdapter
 

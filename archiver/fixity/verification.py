@@ -4,7 +4,7 @@ One streaming merge of three sorted inputs (the manifest, the sizes in
 ``records.jsonl``, and a sorted walk of ``warcs/``) visits every path once,
 so a million-line manifest is compared in flat memory. What needs hashing is
 batched out to worker processes (``jobs``); what is found is classified into
-the kinds of :mod:`archiver.problem`, all collected, never stopping early.
+the kinds of :mod:`archiver.fixity.problem`, all collected, never stopping early.
 
 Modes: *full* rehashes every listed file; *quick* checks existence and size
 (a complete WARC ends exactly where its last indexed record ends); *records*
@@ -30,7 +30,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from .digest import (
+from ..errors import ConfigError, VerifyError
+from ..root import ArchiveRoot
+from ..warc.scan import (
     RecordDigest,
     WarcScan,
     describe_exception,
@@ -38,7 +40,6 @@ from .digest import (
     scan_warc,
     sha256_file,
 )
-from .errors import ConfigError, VerifyError
 from .events import append_event, file_sha256, utc_now
 from .manifest import (
     MANIFEST_NAME,
@@ -50,8 +51,7 @@ from .manifest import (
 )
 from .pool import batched, default_jobs, imap_ordered
 from .problem import DamagedRecord, Problem, VerifyReport
-from .records import RECORDS_NAME, FileEntry, iter_file_entries, iter_groups
-from .root import ArchiveRoot
+from .recordindex import RECORDS_NAME, FileEntry, iter_file_entries, iter_groups
 
 __all__ = ["verify"]
 

@@ -4,7 +4,7 @@ The page's own declarations win, in this order: JSON-LD (schema.org
 ``Article`` and its kinds), then ``<meta>`` (Open Graph, Dublin Core, Twitter,
 ``article:*``), then microdata ``itemprop``, then the visible page (``<title>``,
 ``<h1>``, bylines, a date printed near the article). Dates are returned as
-ISO 8601 (see :mod:`archiver.dates`).
+ISO 8601 (see :mod:`archiver.extract.dates`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
+from .blocks import fold
 from .dates import find_date_in_text, to_iso
 from .pagetree import Node, Page
-from .plaintext import fold
 
 __all__ = ["JsonLd", "Metadata", "read_jsonld", "read_metadata"]
 

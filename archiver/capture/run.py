@@ -1,14 +1,14 @@
 """Capturing URLs into the archive: the capture run.
 
 :func:`capture_urls` takes the archive's writer lock, closes any ``.open``
-WARC a crashed run left (:func:`archiver.warc.recover_open_files`), fetches
+WARC a crashed run left (:func:`archiver.warc.record.recover_open_files`), fetches
 the URLs (one at a time per host, with the politeness delay, up to
 ``concurrency`` hosts at once), and for each URL writes into the WARC:
 
 * a ``request`` and a ``response`` record per hop (redirects included), the
   response exactly as received, or a ``revisit`` when the payload is already
   in the archive (identical-payload-digest profile);
-* one ``metadata`` record with the outcome (:mod:`archiver.outcome`).
+* one ``metadata`` record with the outcome (:mod:`archiver.capture.outcome`).
 
 Records are fsynced before the catalog row is inserted. A failing URL is
 recorded and the run goes on; the report counts what failed. At the end the
@@ -31,15 +31,9 @@ from io import BytesIO
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .catalog import Capture, Catalog, PayloadRef
-from .digest import WarcScan
-from .errors import ArchiverError, CaptureError, FetchError, InvalidURLError, WarcError
-from .fetch import UNREACHABLE_REASONS, Fetcher, FetchResult, Hop, validate_url
-from .outcome import outcome_record
-from .reindex import index_warcs
-from .root import ArchiveRoot
-from .settings import CaptureSettings
-from .warc import (
+from ..errors import ArchiverError, CaptureError, FetchError, InvalidURLError, WarcError
+from ..root import ArchiveRoot
+from ..warc.record import (
     EMPTY_SHA256,
     REVISIT_PROFILE,
     OpenRecord,
@@ -49,7 +43,13 @@ from .warc import (
     sha256_label,
     warc_date,
 )
-from .writer import EncodedCapture, WarcWriter
+from ..warc.scan import WarcScan
+from ..warc.writer import EncodedCapture, WarcWriter
+from .catalog import Capture, Catalog, PayloadRef
+from .fetcher import UNREACHABLE_REASONS, Fetcher, FetchResult, Hop, validate_url
+from .outcome import outcome_record
+from .reindex import index_warcs
+from .settings import CaptureSettings
 
 __all__ = ["CaptureReport", "capture_urls"]
 
@@ -129,7 +129,9 @@ def capture_urls(
 
 def _record_fixity(root: ArchiveRoot, closed: Sequence[Path],
                    scans: Mapping[Path, WarcScan]) -> None:
-    from .manifest import record_ingest  # the fixity side; imported late to keep layers apart
+    from ..fixity.manifest import (
+        record_ingest,  # the fixity side; imported late to keep layers apart
+    )
 
     record_ingest(root, closed, scans=scans)
 

@@ -35,7 +35,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from .digest import http_digests
+from ..warc.scan import http_digests
 
 __all__ = ["DeadlineExceeded", "Exchange", "RecordingAdapter"]
 

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from .errors import CatalogError
+from ..errors import CatalogError
 
 __all__ = ["Capture", "Catalog", "PayloadRef"]
 

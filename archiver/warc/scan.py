@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from .blockdigest import BLOCK_SIZE, BlockDigester, http_digests
+from .digester import BLOCK_SIZE, BlockDigester, http_digests
 
 __all__ = [
     "BLOCK_SIZE",

@@ -1,12 +1,12 @@
 """The article of a web page: :class:`Article` and :func:`extract_article`.
 
 Pure: bytes or text in, an immutable :class:`Article` out; no I/O. The page
-is decoded (:mod:`archiver.encoding`), parsed with BeautifulSoup on lxml,
-turned into a page tree (:mod:`archiver.pagetree`), scored to find the main
-content (:mod:`archiver.content`), cross-checked against the page's JSON-LD
+is decoded (:mod:`archiver.extract.encoding`), parsed with BeautifulSoup on lxml,
+turned into a page tree (:mod:`archiver.extract.pagetree`), scored to find the main
+content (:mod:`archiver.extract.scoring`), cross-checked against the page's JSON-LD
 ``articleBody`` when it declares one, rendered as paragraphs
-(:mod:`archiver.plaintext`) and described by its metadata
-(:mod:`archiver.metadata`).
+(:mod:`archiver.extract.blocks`) and described by its metadata
+(:mod:`archiver.extract.metadata`).
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from dataclasses import dataclass, field, fields
 
 from bs4 import BeautifulSoup
 
-from .content import choose_content, keep_child, score_page
+from ..errors import ExtractError
+from .blocks import Block, fold, render
 from .encoding import decode_html
-from .errors import ExtractError
 from .metadata import JsonLd, read_jsonld, read_metadata
 from .pagetree import Node, Page, build_page
-from .plaintext import Block, fold, render
+from .scoring import choose_content, keep_child, score_page
 
 __all__ = ["Article", "extract_article"]
 

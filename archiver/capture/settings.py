@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .errors import ConfigError
-from .version import __version__
+from ..errors import ConfigError
+from ..version import __version__
 
 __all__ = ["DEFAULT_USER_AGENT", "CaptureSettings"]
 

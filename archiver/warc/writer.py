@@ -36,12 +36,11 @@ from io import BytesIO
 from pathlib import Path
 from typing import BinaryIO
 
-from .atomic import fsync_dir, fsync_file
-from .digest import RecordDigest, WarcScan
-from .errors import WarcError
-from .root import ArchiveRoot
-from .version import SOFTWARE
-from .warc import (
+from ..atomic import fsync_dir, fsync_file
+from ..errors import WarcError
+from ..root import ArchiveRoot
+from ..version import SOFTWARE
+from .record import (
     BLOCK_SIZE,
     CONFORMS_TO,
     OPEN_SUFFIX,
@@ -56,6 +55,7 @@ from .warc import (
     new_record_id,
     warc_date,
 )
+from .scan import RecordDigest, WarcScan
 
 __all__ = ["EncodedCapture", "WarcWriter"]
 

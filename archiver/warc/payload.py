@@ -15,8 +15,8 @@ import zlib
 from dataclasses import dataclass
 from typing import IO, Any
 
-from .blockdigest import Dechunker
-from .errors import ExtractError
+from ..errors import ExtractError
+from .digester import Dechunker
 
 __all__ = ["DEFAULT_MAX_BODY", "Payload", "decode_content", "read_payload"]
 
@@ -54,7 +54,7 @@ def read_payload(stream: IO[bytes], *, chunked: bool, max_bytes: int = DEFAULT_M
     """Read an HTTP body from ``stream``, de-chunking it if ``chunked``.
 
     The de-chunker is the one the WARC payload digests are computed with
-    (:class:`archiver.blockdigest.Dechunker`), so a sound record always matches
+    (:class:`archiver.warc.digester.Dechunker`), so a sound record always matches
     its ``WARC-Payload-Digest``. Raises :class:`ExtractError` past ``max_bytes``.
     """
     sink = _Collector(max_bytes, source)

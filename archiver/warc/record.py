@@ -9,7 +9,7 @@ We use warcio's record builder, serializer and reader, but own two things:
 * **Compression.** Each record is its own gzip member (:func:`gzip_member`),
   so a reader can seek to any record and a crash can only damage the last one.
 
-Writing files (rotation, ``.open`` names, fsync) is :mod:`archiver.writer`.
+Writing files (rotation, ``.open`` names, fsync) is :mod:`archiver.warc.writer`.
 :func:`recover_open_files` cuts a crashed ``.open`` file back to its last
 complete gzip member and closes it, so nothing completed is lost.
 """
@@ -36,10 +36,10 @@ from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 from warcio.warcwriter import WARCWriter
 
-from .atomic import fsync_dir, fsync_file
-from .digest import hex_digest as parse_digest
-from .errors import WarcError
-from .root import ArchiveRoot
+from ..atomic import fsync_dir, fsync_file
+from ..errors import WarcError
+from ..root import ArchiveRoot
+from .scan import hex_digest as parse_digest
 
 __all__ = [
     "BLOCK_SIZE",

@@ -15,7 +15,7 @@ import pytest
 
 from archiver import extract_article
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # The dev set lives beside the repository (../shared); a clone made elsewhere
 # (CI clones into a temporary folder) finds it through $ARCHIVER_DEV_SET or
 # the shared workspace's usual place.

@@ -25,6 +25,7 @@ from .capture.catalog import Capture, Catalog
 from .capture.settings import CaptureSettings
 from .errors import ArchiverError, ArchiveRootError, LockError
 from .root import ArchiveRoot
+from .sizes import format_size
 from .version import __version__
 
 EXIT_OK = 0
@@ -176,17 +177,8 @@ def _run_capture(obj: Context, urls: list[str], settings: CaptureSettings,
     if not obj.quiet:
         click.echo(
             f"captured {report.captured}, revisits {report.revisits}, failed {report.failed}, "
-            f"{_human(report.bytes)} in {report.seconds:.1f}s", err=True)
+            f"{format_size(report.bytes)} in {report.seconds:.1f}s", err=True)
     sys.exit(EXIT_FAILED if report.failed else EXIT_OK)
-
-
-def _human(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
 
 
 @cli.command()
@@ -300,7 +292,7 @@ def manifest(obj: Context, /, jobs: int | None) -> None:
         changes = "" if report.added is None else (
             f"; {report.added} added, {report.removed} removed, {report.changed} changed")
         click.echo(f"manifest: {report.files} files, {report.records} records, "
-                   f"{_human(report.bytes)}{changes}")
+                   f"{format_size(report.bytes)}{changes}")
 
 
 @cli.command()
@@ -388,7 +380,7 @@ def bagit(obj: Context, /, dest: Path) -> None:
         fail(exc)
         return
     if not obj.quiet:
-        click.echo(f"bag: {report.dest} ({report.files} files, {_human(report.bytes)})")
+        click.echo(f"bag: {report.dest} ({report.files} files, {format_size(report.bytes)})")
 
 
 @cli.command()

@@ -16,8 +16,10 @@ from pathlib import Path
 from warcio.recordloader import ArcWarcRecord
 
 from ..errors import WarcError
+from ..hashing import sha256_hex
 from ..root import ArchiveRoot
-from ..warc.record import WARC_SUFFIX, hex_digest, iter_records
+from ..warc.files import find_warc_files
+from ..warc.record import iter_records
 from .catalog import Capture, Catalog, PayloadRef
 from .outcome import capture_from_fields, parse_outcome
 
@@ -36,7 +38,7 @@ def rebuild(root: ArchiveRoot) -> tuple[int, list[WarcError]]:
     errors: list[WarcError] = []
     with root.writer_lock(), Catalog(root.catalog_path) as catalog:
         catalog.clear()
-        paths = sorted(root.warcs.rglob("*" + WARC_SUFFIX))
+        paths = find_warc_files(root.warcs)
         count = index_warcs(root, catalog, paths, errors=errors)
     return count, errors
 
@@ -75,7 +77,7 @@ def _index_one(root: ArchiveRoot, catalog: Catalog, path: Path) -> tuple[int, Wa
             rec_id = headers.get_header("WARC-Record-ID")
             if rec_type in ("response", "revisit"):
                 located[rec_id] = (entry.offset, entry.length(), rec_type)
-                sha = hex_digest(headers.get_header("WARC-Payload-Digest"))
+                sha = sha256_hex(headers.get_header("WARC-Payload-Digest"))
                 if rec_type == "response" and sha and not headers.get_header("WARC-Truncated"):
                     ref = PayloadRef(rec_id, headers.get_header("WARC-Target-URI"),
                                      headers.get_header("WARC-Date"))

@@ -32,15 +32,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..errors import ArchiverError, CaptureError, FetchError, InvalidURLError, WarcError
+from ..hashing import EMPTY_SHA256, sha256_label
 from ..root import ArchiveRoot
 from ..warc.record import (
-    EMPTY_SHA256,
     REVISIT_PROFILE,
     OpenRecord,
     WrittenRecord,
     build_record,
     recover_open_files,
-    sha256_label,
     warc_date,
 )
 from ..warc.scan import WarcScan
@@ -114,7 +113,7 @@ def capture_urls(
             report.recovered_warcs = recover_open_files(root)
             if report.recovered_warcs:
                 index_warcs(root, catalog, report.recovered_warcs)
-            run = _Run(root, settings, catalog, report, on_result)
+            run = _CaptureRun(root, settings, catalog, report, on_result)
             try:
                 run.capture_all(list(urls))
             finally:
@@ -149,7 +148,7 @@ class _Job:
     refers_to: frozenset[str]  # the records its revisits point at
 
 
-class _Run:
+class _CaptureRun:
     """One capture run: fetch workers feed a single committer thread.
 
     Workers fetch and build the records; the committer compresses them

@@ -27,10 +27,12 @@ from typing import Any
 from warcio.archiveiterator import ArchiveIterator
 
 from ..errors import ArchiverError, ExtractError, WarcError
+from ..hashing import sha256_hex
 from ..root import ArchiveRoot
 from ..warc.digester import chunked_coding
+from ..warc.files import find_warc_files
 from ..warc.payload import DEFAULT_MAX_BODY, decode_content, read_payload
-from ..warc.record import hex_digest, iter_records
+from ..warc.record import iter_records
 from .article import Article, extract_article
 
 __all__ = ["FORMATS", "Extracted", "Problem", "Provenance", "extract_html_file", "extract_warcs",
@@ -104,10 +106,7 @@ class _Response:
 
 def find_warcs(root: ArchiveRoot) -> list[Path]:
     """The archive's closed WARC files, sorted (``.open`` files are being written)."""
-    if not root.warcs.is_dir():
-        return []
-    found = [*root.warcs.rglob("*.warc.gz"), *root.warcs.rglob("*.warc")]
-    return sorted(p for p in found if p.is_file())
+    return find_warc_files(root.warcs)
 
 
 def text_sha256(text: str) -> str:
@@ -259,7 +258,7 @@ def _identify(path: Path, offset: int, record: Any) -> _Response:
         status=str(http.get_statuscode() or ""),
         content_type=http.get_header("Content-Type") or "",
         headers=http,
-        declared_digest=hex_digest(h.get_header("WARC-Payload-Digest")),
+        declared_digest=sha256_hex(h.get_header("WARC-Payload-Digest")),
         truncated=h.get_header("WARC-Truncated"),
         refers_to=h.get_header("WARC-Refers-To") or "",
     )

@@ -30,9 +30,9 @@ from typing import BinaryIO
 
 from ..atomic import fsync_dir, fsync_file
 from ..errors import ConfigError, VerifyError
+from ..hashing import BLOCK_SIZE
 from ..root import ArchiveRoot
 from ..version import SOFTWARE
-from ..warc.scan import BLOCK_SIZE
 from .events import EVENTS_NAME, append_event
 from .manifest import MANIFEST_NAME, iter_manifest
 from .recordindex import RECORDS_NAME

@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..hashing import sha256_file
 from ..root import ArchiveRoot
 from ..version import __version__
 
@@ -39,7 +40,7 @@ __all__ = [
     "History",
     "append_event",
     "check_history",
-    "file_sha256",
+    "tag_sha256",
     "utc_now",
 ]
 
@@ -54,11 +55,10 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def file_sha256(path: Path) -> str | None:
-    """SHA-256 of a small tag file (manifest, index), or ``None`` if absent."""
+def tag_sha256(path: Path) -> str | None:
+    """SHA-256 of a tag file (manifest, records index) for an event, or ``None`` if absent."""
     try:
-        with open(path, "rb") as fh:
-            return hashlib.file_digest(fh, "sha256").hexdigest()
+        return sha256_file(path)[0]
     except FileNotFoundError:
         return None
 
@@ -96,8 +96,8 @@ def _event(root: ArchiveRoot, event_type: str, prev: str | None, **fields: Any) 
         "agent": {"name": "archiver", "version": __version__},
     }
     obj.update(fields)
-    obj["manifest_sha256"] = file_sha256(root.manifests / MANIFEST_NAME)
-    obj["records_sha256"] = file_sha256(root.manifests / RECORDS_NAME)
+    obj["manifest_sha256"] = tag_sha256(root.manifests / MANIFEST_NAME)
+    obj["records_sha256"] = tag_sha256(root.manifests / RECORDS_NAME)
     obj["prev"] = prev
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -231,7 +231,7 @@ def check_history(root: ArchiveRoot) -> History:
 def _manifest_mismatch(root: ArchiveRoot, recorded: str | None) -> str | None:
     from .manifest import MANIFEST_NAME
 
-    current = file_sha256(root.manifests / MANIFEST_NAME)
+    current = tag_sha256(root.manifests / MANIFEST_NAME)
     if recorded is None or current == recorded:
         return None
     return (f"manifest-sha256.txt has sha256 {current}, but the last event recorded "

@@ -32,8 +32,9 @@ from typing import BinaryIO
 from ..atomic import atomic_write
 from ..errors import ArchiveRootError, ManifestError
 from ..root import ArchiveRoot
+from ..warc.files import OPEN_SUFFIX
 from ..warc.scan import WarcScan, scan_warc
-from .events import append_event, file_sha256
+from .events import append_event, tag_sha256
 from .pool import batched, default_jobs, imap_ordered
 from .recordindex import RECORDS_NAME, copy_groups, write_group
 
@@ -51,7 +52,6 @@ __all__ = [
 ]
 
 MANIFEST_NAME = "manifest-sha256.txt"
-OPEN_SUFFIX = ".open"
 #: Names under warcs/ that are never archive content (git keeps empty folders).
 PLACEHOLDERS = frozenset({".gitkeep"})
 
@@ -264,7 +264,7 @@ def rebuild_manifest(root: ArchiveRoot, *, jobs: int | None = None) -> RebuildRe
                 _add(report, mf, rf, path, scan)
                 diff.see(path, scan.sha256)
         diff.finish(report)
-        report.manifest_sha256 = file_sha256(manifest)
+        report.manifest_sha256 = tag_sha256(manifest)
         append_event(root, "manifest rebuild", outcome="success", obj=f"manifests/{MANIFEST_NAME}",
                      detail=_rebuild_detail(report), counts=_rebuild_counts(report))
     return report

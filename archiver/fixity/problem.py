@@ -23,6 +23,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..sizes import format_size
+
 __all__ = ["KINDS", "DamagedRecord", "Problem", "VerifyReport"]
 
 KINDS = ("modified", "truncated", "missing", "extra", "moved", "unreadable", "invalid-record")
@@ -95,7 +97,7 @@ class VerifyReport:
 
     def summary(self) -> str:
         """The one-line summary the CLI prints first."""
-        hashed = f", {self.hashed_files} hashed ({_size(self.hashed_bytes)})"
+        hashed = f", {self.hashed_files} hashed ({format_size(self.hashed_bytes)})"
         head = f"verify ({self.mode}): {self.files} files{hashed if self.hashed_files else ''}"
         if self.passed:
             return f"{head}: all intact"
@@ -113,10 +115,3 @@ class VerifyReport:
         }
 
 
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("KB", "MB", "GB", "TB"):
-        value /= 1000
-        if value < 1000 or unit == "TB":
-            return f"{value:.1f} {unit}" if n >= 1000 else f"{n} B"
-    return f"{n} B"

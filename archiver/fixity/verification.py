@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from ..errors import ConfigError, VerifyError
+from ..hashing import sha256_file
 from ..root import ArchiveRoot
 from ..warc.scan import (
     RecordDigest,
@@ -38,9 +39,8 @@ from ..warc.scan import (
     describe_exception,
     record_at,
     scan_warc,
-    sha256_file,
 )
-from .events import append_event, file_sha256, utc_now
+from .events import append_event, tag_sha256, utc_now
 from .manifest import (
     MANIFEST_NAME,
     DiskEntry,
@@ -386,7 +386,7 @@ def verify(
             select = sampler
         run = _Verifier(root, report, records, jobs or default_jobs(), select)
         run.run(_inputs(root, quick))
-        report.manifest_sha256 = file_sha256(root.manifests / MANIFEST_NAME)
+        report.manifest_sha256 = tag_sha256(root.manifests / MANIFEST_NAME)
         report.finished = utc_now()
         if record_event:
             _record(root, report)

@@ -14,8 +14,9 @@ from __future__ import annotations
 import hashlib
 from typing import IO, Any
 
+from ..hashing import BLOCK_SIZE
+
 __all__ = [
-    "BLOCK_SIZE",
     "MAX_HTTP_HEAD",
     "PAYLOAD_TYPES",
     "BlockDigester",
@@ -24,10 +25,6 @@ __all__ = [
     "http_digests",
     "is_chunked",
 ]
-
-#: One block size for every read: large enough that Python's per-call cost
-#: vanishes next to SHA-256, small enough to keep memory flat.
-BLOCK_SIZE = 1 << 20
 
 #: An HTTP header section larger than this is not parsed for chunking.
 MAX_HTTP_HEAD = 1 << 20

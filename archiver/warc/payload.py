@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from ..errors import ExtractError
+from ..hashing import BLOCK_SIZE
 from .digester import Dechunker
 
 __all__ = ["DEFAULT_MAX_BODY", "Payload", "decode_content", "read_payload"]
 
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
-BLOCK_SIZE = 1 << 16
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,6 @@ complete gzip member and closes it, so nothing completed is lost.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
 import os
 import re
@@ -38,11 +36,11 @@ from warcio.warcwriter import WARCWriter
 
 from ..atomic import fsync_dir, fsync_file
 from ..errors import WarcError
+from ..hashing import BLOCK_SIZE, sha256_label
 from ..root import ArchiveRoot
-from .scan import hex_digest as parse_digest
+from .files import OPEN_SUFFIX, find_open_files
 
 __all__ = [
-    "BLOCK_SIZE",
     "REVISIT_PROFILE",
     "OpenRecord",
     "WarcEntry",
@@ -51,32 +49,15 @@ __all__ = [
     "build_record",
     "close_open_file",
     "gzip_member",
-    "hex_digest",
     "iter_records",
     "recover_open_files",
-    "sha256_label",
     "warc_date",
 ]
 
 log = logging.getLogger(__name__)
 
-BLOCK_SIZE = 1 << 16
-OPEN_SUFFIX = ".open"
-WARC_SUFFIX = ".warc.gz"
 REVISIT_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
 CONFORMS_TO = "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
-EMPTY_SHA256 = hashlib.sha256(b"").digest()
-
-
-def sha256_label(digest: bytes) -> str:
-    """The WARC labelled form of a sha256 digest: ``sha256:`` + RFC 4648 base32."""
-    return "sha256:" + base64.b32encode(digest).decode("ascii")
-
-
-def hex_digest(label: str | None) -> str | None:
-    """Lowercase hex of a labelled sha256 digest (base32 or hex form), else None."""
-    parsed = parse_digest(label)  # the one parser of digest headers
-    return parsed[1] if parsed is not None and parsed[0] == "sha256" else None
 
 
 def warc_date(moment: datetime) -> str:
@@ -262,7 +243,7 @@ def recover_open_files(root: ArchiveRoot) -> list[Path]:
     closed: list[Path] = []
     if not root.warcs.is_dir():
         return closed
-    for path in sorted(root.warcs.rglob("*" + WARC_SUFFIX + OPEN_SUFFIX)):
+    for path in find_open_files(root.warcs):
         size = path.stat().st_size
         end = _complete_members_end(path)
         if end == 0:

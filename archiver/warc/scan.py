@@ -1,7 +1,7 @@
-"""Streaming SHA-256: of whole files, and of every record inside a WARC file.
+"""Scanning a WARC file: the SHA-256 of the file and of every record inside it.
 
-This module owns *how* bytes are hashed: one block size, one buffer per
-process, and the WARC 1.1 digest rules. A record's block digest covers the
+It applies the WARC 1.1 digest rules (:mod:`archiver.warc.digester`) to each
+record as it streams past. A record's block digest covers the
 whole record block; its payload digest covers the HTTP entity body with
 ``Transfer-Encoding: chunked`` removed and ``Content-Encoding`` kept, which is
 why we de-chunk ourselves instead of trusting ``warcio check`` (it hashes the
@@ -14,8 +14,6 @@ archiver writes (records.jsonl, reports) uses lowercase hex.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import hashlib
 import io
@@ -24,72 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from .digester import BLOCK_SIZE, BlockDigester, http_digests
+from ..hashing import BLOCK_SIZE, parse_digest
+from .digester import BlockDigester, http_digests
 
 __all__ = [
-    "BLOCK_SIZE",
     "RecordDigest",
     "WarcScan",
     "describe_exception",
-    "hex_digest",
     "http_digests",
     "record_at",
     "scan_warc",
-    "sha256_file",
 ]
-
-_BUFFER: bytearray | None = None
-
-
-def _buffer() -> bytearray:
-    # One reusable buffer per process: hashing 20,000 small files must not
-    # allocate 20,000 megabytes of buffers.
-    global _BUFFER
-    if _BUFFER is None:
-        _BUFFER = bytearray(BLOCK_SIZE)
-    return _BUFFER
-
-
-def sha256_file(path: Path | str) -> tuple[str, int]:
-    """The lowercase hex SHA-256 and size of the file at ``path``, streamed.
-
-    Raises :class:`OSError` (unreadable, a directory, a dangling link…).
-    """
-    digest = hashlib.sha256()
-    size = 0
-    buf = _buffer()
-    view = memoryview(buf)
-    with open(path, "rb", buffering=0) as fh:
-        while n := fh.readinto(buf):
-            digest.update(view[:n])
-            size += n
-    return digest.hexdigest(), size
-
-
-def hex_digest(value: str | None) -> tuple[str, str] | None:
-    """``("sha256", hex)`` from a WARC digest header (``sha256:BASE32`` or hex).
-
-    Returns ``None`` for an absent or unparseable value.
-    """
-    if not value or ":" not in value:
-        return None
-    alg, _, text = value.strip().partition(":")
-    alg = alg.lower().replace("-", "")
-    try:
-        size = hashlib.new(alg).digest_size
-    except ValueError:
-        return None
-    if len(text) == size * 2:
-        try:
-            return alg, bytes.fromhex(text).hex()
-        except ValueError:
-            return None
-    try:
-        raw = base64.b32decode(text.upper() + "=" * (-len(text) % 8))
-    except (binascii.Error, ValueError):
-        return None
-    return (alg, raw.hex()) if len(raw) == size else None
-
 
 @dataclass(frozen=True, slots=True)
 class RecordDigest:
@@ -142,7 +85,7 @@ class _HashingReader:
 
 
 def _check(name: str, declared: str | None, found: dict[str, str]) -> list[str]:
-    parsed = hex_digest(declared)
+    parsed = parse_digest(declared)
     if declared is None:
         return []
     if parsed is None:
@@ -158,7 +101,7 @@ def _digest_record(record: Any) -> tuple[BlockDigester, list[str]]:
     headers = record.rec_headers
     block_hdr = headers.get_header("WARC-Block-Digest")
     payload_hdr = headers.get_header("WARC-Payload-Digest")
-    algs = {p[0] for p in (hex_digest(block_hdr),) if p} - {"sha256"}
+    algs = {p[0] for p in (parse_digest(block_hdr),) if p} - {"sha256"}
     digester = BlockDigester(record.rec_type, headers.get_header("Content-Type") or "", algs)
     while chunk := record.raw_stream.read(BLOCK_SIZE):
         digester.feed(chunk)
@@ -190,7 +133,7 @@ def scan_warc(path: Path | str) -> WarcScan:
                 for record in iterator:
                     offset = iterator.offset
                     digester, problems = _digest_record(record)
-                    scan.records.append(_record_digest(iterator, record, digester, problems))
+                    scan.records.append(_scanned_digest(iterator, record, digester, problems))
             except OSError:
                 raise
             except Exception as exc:  # warcio and zlib raise many types for bad bytes
@@ -203,7 +146,7 @@ def scan_warc(path: Path | str) -> WarcScan:
         return scan
 
 
-def _record_digest(
+def _scanned_digest(
     iterator: Any, record: Any, digester: BlockDigester, problems: list[str]
 ) -> RecordDigest:
     headers = record.rec_headers

@@ -38,20 +38,18 @@ from typing import BinaryIO
 
 from ..atomic import fsync_dir, fsync_file
 from ..errors import WarcError
+from ..hashing import BLOCK_SIZE, sha256_hex
 from ..root import ArchiveRoot
 from ..version import SOFTWARE
+from .files import OPEN_SUFFIX, WARC_SUFFIX
 from .record import (
-    BLOCK_SIZE,
     CONFORMS_TO,
-    OPEN_SUFFIX,
-    WARC_SUFFIX,
     OpenRecord,
     WrittenRecord,
     build_record,
     close_open_file,
     fields_block,
     gzip_member,
-    hex_digest,
     new_record_id,
     warc_date,
 )
@@ -197,7 +195,7 @@ class WarcWriter:
         for rec, length in zip(enc.records, enc.lengths, strict=True):
             written.append(WrittenRecord(rec.record_id, final, offset, length))
             if self._scan is not None:
-                self._scan.records.append(_record_digest(rec, offset, length))
+                self._scan.records.append(_written_digest(rec, offset, length))
             offset += length
         return written
 
@@ -247,7 +245,7 @@ class WarcWriter:
             self._rollback(fh, path, 0)
             raise WarcError(path, f"cannot write: {exc.strerror or exc}") from exc
         self._hash.update(buf.getvalue())
-        self._scan.records.append(_record_digest(info, 0, len(buf.getvalue())))
+        self._scan.records.append(_written_digest(info, 0, len(buf.getvalue())))
 
     def _warcinfo(self, name: str, now: datetime) -> OpenRecord:
         block = fields_block(
@@ -290,12 +288,12 @@ class WarcWriter:
             self.scans[final] = scan
 
 
-def _record_digest(rec: OpenRecord, offset: int, length: int) -> RecordDigest:
+def _written_digest(rec: OpenRecord, offset: int, length: int) -> RecordDigest:
     headers = rec.record.rec_headers
     rec_type = rec.record.rec_type
     payload = None
     if rec_type in ("response", "request"):
-        payload = hex_digest(headers.get_header("WARC-Payload-Digest"))
+        payload = sha256_hex(headers.get_header("WARC-Payload-Digest"))
     return RecordDigest(
         offset=offset,
         length=length,
@@ -303,7 +301,7 @@ def _record_digest(rec: OpenRecord, offset: int, length: int) -> RecordDigest:
         type=rec_type,
         target_uri=headers.get_header("WARC-Target-URI"),
         date=headers.get_header("WARC-Date"),
-        block_sha256=hex_digest(headers.get_header("WARC-Block-Digest")) or "",
+        block_sha256=sha256_hex(headers.get_header("WARC-Block-Digest")) or "",
         payload_sha256=payload,
     )
 

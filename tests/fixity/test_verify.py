@@ -34,7 +34,7 @@ from archiver.cli import cli
 from archiver.fixity.manifest import rebuild_manifest
 from archiver.fixity.problem import DamagedRecord, Problem
 from archiver.fixity.verification import verify
-from archiver.warc.scan import sha256_file
+from archiver.hashing import sha256_file
 
 
 def size(root: ArchiveRoot, rel: str) -> int:

@@ -29,6 +29,9 @@ __all__ = ["ENV_ROOT", "ArchiveRoot"]
 ENV_ROOT = "ARCHIVER_ROOT"
 LOCK_NAME = ".lock"
 CATALOG_NAME = "catalog.sqlite"
+MANIFEST_NAME = "manifest-sha256.txt"
+RECORDS_NAME = "records.jsonl"
+EVENTS_NAME = "events.jsonl"
 
 
 @dataclass
@@ -75,6 +78,21 @@ class ArchiveRoot:
     def catalog_path(self) -> Path:
         """The SQLite capture catalog."""
         return self.manifests / CATALOG_NAME
+
+    @property
+    def manifest_path(self) -> Path:
+        """The fixity manifest, in ``sha256sum`` format (:mod:`archiver.fixity.manifest`)."""
+        return self.manifests / MANIFEST_NAME
+
+    @property
+    def records_path(self) -> Path:
+        """The index of every WARC record (:mod:`archiver.fixity.recordindex`)."""
+        return self.manifests / RECORDS_NAME
+
+    @property
+    def events_path(self) -> Path:
+        """The hash-chained fixity history (:mod:`archiver.fixity.events`)."""
+        return self.manifests / EVENTS_NAME
 
     def ensure(self) -> None:
         """Create ``warcs/`` and ``manifests/`` if missing; fail clearly if we cannot."""

@@ -23,7 +23,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -32,6 +32,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..errors import ArchiverError, CaptureError, FetchError, InvalidURLError, WarcError
+from ..fixity.manifest import record_ingest
 from ..hashing import EMPTY_SHA256, sha256_label
 from ..root import ArchiveRoot
 from ..warc.record import (
@@ -42,7 +43,6 @@ from ..warc.record import (
     recover_open_files,
     warc_date,
 )
-from ..warc.scan import WarcScan
 from ..warc.writer import EncodedCapture, WarcWriter
 from .catalog import Capture, Catalog, PayloadRef
 from .fetcher import UNREACHABLE_REASONS, Fetcher, FetchResult, Hop, validate_url
@@ -118,21 +118,14 @@ def capture_urls(
                 run.capture_all(list(urls))
             finally:
                 report.closed_warcs = run.close()
-                _record_fixity(root, report.recovered_warcs + report.closed_warcs,
-                               run.writer.scans)
+                # The hand-over to fixity: closed files and what was hashed
+                # while writing them, so they are not read again.
+                record_ingest(root, report.recovered_warcs + report.closed_warcs,
+                              scans=run.writer.scans)
         finally:
             catalog.close()
     report.seconds = time.monotonic() - t0
     return report
-
-
-def _record_fixity(root: ArchiveRoot, closed: Sequence[Path],
-                   scans: Mapping[Path, WarcScan]) -> None:
-    from ..fixity.manifest import (
-        record_ingest,  # the fixity side; imported late to keep layers apart
-    )
-
-    record_ingest(root, closed, scans=scans)
 
 
 @dataclass

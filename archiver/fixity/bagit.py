@@ -31,11 +31,10 @@ from typing import BinaryIO
 from ..atomic import fsync_dir, fsync_file
 from ..errors import ConfigError, VerifyError
 from ..hashing import BLOCK_SIZE
-from ..root import ArchiveRoot
+from ..root import EVENTS_NAME, MANIFEST_NAME, RECORDS_NAME, ArchiveRoot
 from ..version import SOFTWARE
-from .events import EVENTS_NAME, append_event
-from .manifest import MANIFEST_NAME, iter_manifest
-from .recordindex import RECORDS_NAME
+from .events import append_event
+from .manifest import iter_manifest
 
 __all__ = ["ExportReport", "export_bagit"]
 
@@ -74,7 +73,7 @@ def _payload(root: ArchiveRoot) -> Iterator[tuple[str, str | None]]:
     for name in sorted((MANIFEST_NAME, RECORDS_NAME, EVENTS_NAME)):
         if (root.manifests / name).is_file():
             yield f"manifests/{name}", None
-    for entry in iter_manifest(root.manifests / MANIFEST_NAME):
+    for entry in iter_manifest(root.manifest_path):
         yield entry.path, entry.sha256
 
 
@@ -114,8 +113,8 @@ def export_bagit(root: ArchiveRoot, dest: Path) -> ExportReport:
         raise ConfigError(f"{dest}: already exists; give a new folder for the bag")
     if dest.is_relative_to(root.path):
         raise ConfigError(f"{dest}: is inside the archive root; put the bag elsewhere")
-    if not (root.manifests / MANIFEST_NAME).is_file():
-        raise VerifyError(root.manifests / MANIFEST_NAME, "no manifest; run `archiver manifest`")
+    if not (root.manifest_path).is_file():
+        raise VerifyError(root.manifest_path, "no manifest; run `archiver manifest`")
     partial = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
     with root.writer_lock():
         try:

@@ -32,11 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from ..hashing import sha256_file
-from ..root import ArchiveRoot
+from ..root import EVENTS_NAME, ArchiveRoot
 from ..version import __version__
 
 __all__ = [
-    "EVENTS_NAME",
     "History",
     "append_event",
     "check_history",
@@ -44,7 +43,6 @@ __all__ = [
     "utc_now",
 ]
 
-EVENTS_NAME = "events.jsonl"
 REPAIR = "event log repair"
 _REQUIRED = ("event_id", "type", "time", "agent", "outcome", "prev")
 _TAIL_STEP = 1 << 16
@@ -86,8 +84,6 @@ def _tail(fd: int) -> tuple[bytes | None, bool]:
 
 
 def _event(root: ArchiveRoot, event_type: str, prev: str | None, **fields: Any) -> bytes:
-    from .manifest import MANIFEST_NAME  # local: manifest imports this module
-    from .recordindex import RECORDS_NAME
 
     obj: dict[str, Any] = {
         "event_id": f"urn:uuid:{uuid.uuid4()}",
@@ -96,8 +92,8 @@ def _event(root: ArchiveRoot, event_type: str, prev: str | None, **fields: Any) 
         "agent": {"name": "archiver", "version": __version__},
     }
     obj.update(fields)
-    obj["manifest_sha256"] = tag_sha256(root.manifests / MANIFEST_NAME)
-    obj["records_sha256"] = tag_sha256(root.manifests / RECORDS_NAME)
+    obj["manifest_sha256"] = tag_sha256(root.manifest_path)
+    obj["records_sha256"] = tag_sha256(root.records_path)
     obj["prev"] = prev
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -123,7 +119,7 @@ def append_event(
     Takes the writer lock. First records a partial last line, if any.
     """
     with root.writer_lock():
-        path = root.manifests / EVENTS_NAME
+        path = root.events_path
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         try:
             last, partial = _tail(fd)
@@ -214,7 +210,7 @@ def check_history(root: ArchiveRoot) -> History:
     """
     chain = _Chain()
     broken, partial = None, None
-    with open(root.manifests / EVENTS_NAME, "rb") as fh:
+    with open(root.events_path, "rb") as fh:
         for lineno, raw in enumerate(fh, 1):
             if not raw.endswith(b"\n"):
                 partial = lineno
@@ -229,9 +225,8 @@ def check_history(root: ArchiveRoot) -> History:
 
 
 def _manifest_mismatch(root: ArchiveRoot, recorded: str | None) -> str | None:
-    from .manifest import MANIFEST_NAME
 
-    current = tag_sha256(root.manifests / MANIFEST_NAME)
+    current = tag_sha256(root.manifest_path)
     if recorded is None or current == recorded:
         return None
     return (f"manifest-sha256.txt has sha256 {current}, but the last event recorded "

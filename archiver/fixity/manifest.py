@@ -31,15 +31,14 @@ from typing import BinaryIO
 
 from ..atomic import atomic_write
 from ..errors import ArchiveRootError, ManifestError
-from ..root import ArchiveRoot
+from ..root import MANIFEST_NAME, ArchiveRoot
 from ..warc.files import OPEN_SUFFIX
 from ..warc.scan import WarcScan, scan_warc
 from .events import append_event, tag_sha256
 from .pool import batched, default_jobs, imap_ordered
-from .recordindex import RECORDS_NAME, copy_groups, write_group
+from .recordindex import copy_groups, write_group
 
 __all__ = [
-    "MANIFEST_NAME",
     "DiskEntry",
     "ManifestEntry",
     "RebuildReport",
@@ -51,7 +50,6 @@ __all__ = [
     "record_ingest",
 ]
 
-MANIFEST_NAME = "manifest-sha256.txt"
 #: Names under warcs/ that are never archive content (git keeps empty folders).
 PLACEHOLDERS = frozenset({".gitkeep"})
 
@@ -257,9 +255,9 @@ def rebuild_manifest(root: ArchiveRoot, *, jobs: int | None = None) -> RebuildRe
     """
     report = RebuildReport()
     with root.writer_lock():
-        manifest = root.manifests / MANIFEST_NAME
+        manifest = root.manifest_path
         diff = _Diff(manifest)
-        with atomic_write(manifest) as mf, atomic_write(root.manifests / RECORDS_NAME) as rf:
+        with atomic_write(manifest) as mf, atomic_write(root.records_path) as rf:
             for path, scan in _scan_all(root, _checked(iter_disk(root)), jobs or default_jobs()):
                 _add(report, mf, rf, path, scan)
                 diff.see(path, scan.sha256)
@@ -304,7 +302,7 @@ def _new_paths(root: ArchiveRoot, closed_warcs: Sequence[Path]) -> list[str]:
         if not rel.startswith("warcs/") or not _listed(name) or not Path(warc).is_file():
             raise ArchiveRootError(warc, "is not a closed file under warcs/")
         paths.add(unicodedata.normalize("NFC", rel))
-    manifest = root.manifests / MANIFEST_NAME
+    manifest = root.manifest_path
     if manifest.exists():
         paths -= {e.path for e in iter_manifest(manifest) if e.path in paths}
     return sorted(paths)
@@ -357,7 +355,7 @@ def record_ingest(root: ArchiveRoot, closed_warcs: Sequence[Path], *,
 
 
 def _write_merged(root: ArchiveRoot, new: list[str], scans: dict[str, WarcScan]) -> None:
-    manifest, index = root.manifests / MANIFEST_NAME, root.manifests / RECORDS_NAME
+    manifest, index = root.manifest_path, root.records_path
     old_lines = ((e.path, format_line(e)) for e in
                  (iter_manifest(manifest) if manifest.exists() else iter(())))
     new_lines = [(p, format_line(ManifestEntry(p, scans[p].sha256))) for p in new]

@@ -30,7 +30,6 @@ from ..errors import ManifestError
 from ..warc.scan import RecordDigest, WarcScan
 
 __all__ = [
-    "RECORDS_NAME",
     "FileEntry",
     "copy_groups",
     "iter_file_entries",
@@ -38,7 +37,6 @@ __all__ = [
     "write_group",
 ]
 
-RECORDS_NAME = "records.jsonl"
 
 _FILE_PREFIX = b'{"kind":"file",'
 #: The ``file`` line as we write it, for a plain path: parsed without JSON.

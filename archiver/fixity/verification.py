@@ -32,7 +32,7 @@ from typing import BinaryIO
 
 from ..errors import ConfigError, VerifyError
 from ..hashing import sha256_file
-from ..root import ArchiveRoot
+from ..root import MANIFEST_NAME, ArchiveRoot
 from ..warc.scan import (
     RecordDigest,
     WarcScan,
@@ -42,7 +42,6 @@ from ..warc.scan import (
 )
 from .events import append_event, tag_sha256, utc_now
 from .manifest import (
-    MANIFEST_NAME,
     DiskEntry,
     ManifestEntry,
     iter_disk,
@@ -51,7 +50,7 @@ from .manifest import (
 )
 from .pool import batched, default_jobs, imap_ordered
 from .problem import DamagedRecord, Problem, VerifyReport
-from .recordindex import RECORDS_NAME, FileEntry, iter_file_entries, iter_groups
+from .recordindex import FileEntry, iter_file_entries, iter_groups
 
 __all__ = ["verify"]
 
@@ -302,7 +301,7 @@ class _Verifier:
                 self.report.problems.append(_extra(extra, hashes.get(extra.path)))
 
     def _name_records(self) -> None:
-        index = self.root.manifests / RECORDS_NAME
+        index = self.root.records_path
         if self.damaged and index.exists():
             wanted = {p.path: p for p in self.damaged}
             tasks = ((str(self.root.absolute(f.path)), recs)
@@ -341,8 +340,8 @@ def _hash_paths(root: ArchiveRoot, paths: list[str], jobs: int
 
 
 def _inputs(root: ArchiveRoot, quick: bool) -> Iterator[_Item]:
-    manifest = root.manifests / MANIFEST_NAME
-    index = root.manifests / RECORDS_NAME
+    manifest = root.manifest_path
+    index = root.records_path
     if not manifest.is_file():
         raise VerifyError(manifest, "no manifest; run `archiver manifest` to create one")
     if quick and not index.is_file():
@@ -386,7 +385,7 @@ def verify(
             select = sampler
         run = _Verifier(root, report, records, jobs or default_jobs(), select)
         run.run(_inputs(root, quick))
-        report.manifest_sha256 = tag_sha256(root.manifests / MANIFEST_NAME)
+        report.manifest_sha256 = tag_sha256(root.manifest_path)
         report.finished = utc_now()
         if record_event:
             _record(root, report)

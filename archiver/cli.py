@@ -17,13 +17,13 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 import click
 
-from .capture.catalog import Capture, Catalog
+from .capture.catalog import Capture, Catalog, Outcome
 from .capture.settings import CaptureSettings
-from .errors import ArchiverError, ArchiveRootError, LockError
+from .errors import ArchiverError, ArchiveRootError, FailureReason, LockError
 from .root import ArchiveRoot
 from .sizes import format_size
 from .version import __version__
@@ -69,7 +69,7 @@ def cli(ctx: click.Context, root: Path | None, quiet: bool, verbose: int) -> Non
     ctx.obj = Context(root, quiet, verbose)
 
 
-def fail(exc: ArchiverError) -> None:
+def fail(exc: ArchiverError) -> NoReturn:
     """Print one clear line for a set-up error and exit 2."""
     click.echo(f"archiver: error: {exc}", err=True)
     sys.exit(EXIT_USAGE)
@@ -137,6 +137,23 @@ def _read_url_file(path: str) -> list[str]:
         return [line for line in lines if line and not line.startswith("#")]
 
 
+#: What to do about a failure, in this CLI's options (the library names none).
+_REMEDIES: dict[str, str] = {
+    FailureReason.TIMEOUT: "raise --timeout",
+    FailureReason.CONNECT_TIMEOUT: "raise --timeout, or check the host",
+    FailureReason.DEADLINE: "raise --deadline",
+    FailureReason.HOST_DOWN: "archiver capture --retry-failed",
+    FailureReason.DISK_FULL: "archiver capture --retry-failed",
+    FailureReason.REFUSED: "archiver capture --retry-failed",
+    FailureReason.RESET: "archiver capture --retry-failed",
+}
+
+
+def _failed_line(capture: Capture) -> str:
+    remedy = _REMEDIES.get(capture.reason or "")
+    return f"FAILED {capture.error}" + (f" ({remedy})" if remedy else "")
+
+
 def _run_capture(obj: Context, urls: list[str], settings: CaptureSettings,
                  no_wait: bool) -> None:
     if not urls:
@@ -150,8 +167,8 @@ def _run_capture(obj: Context, urls: list[str], settings: CaptureSettings,
                ncols=size.columns or 80, nrows=size.lines or 24)
 
     def on_result(capture: Capture) -> None:
-        if show and capture.outcome == "failed":
-            bar.write(f"FAILED {capture.error}", file=sys.stderr)
+        if show and capture.outcome == Outcome.FAILED:
+            bar.write(_failed_line(capture), file=sys.stderr)
         bar.update(1)
 
     from .capture.run import capture_urls  # imported per command: start-up time counts
@@ -169,11 +186,10 @@ def _run_capture(obj: Context, urls: list[str], settings: CaptureSettings,
     except ArchiverError as exc:
         bar.close()
         fail(exc)
-        return
     bar.close()
     if not show:  # without the bar, failures still get their one line each
         for capture in report.failures:
-            click.echo(f"FAILED {capture.error}", err=True)
+            click.echo(_failed_line(capture), err=True)
     if not obj.quiet:
         click.echo(
             f"captured {report.captured}, revisits {report.revisits}, failed {report.failed}, "
@@ -241,7 +257,6 @@ def reindex(obj: Context, /) -> None:
         count, errors = rebuild(obj.root)
     except ArchiverError as exc:
         fail(exc)
-        return
     for error in errors:
         click.echo(f"DAMAGED {error}", err=True)
     if not obj.quiet:
@@ -285,7 +300,6 @@ def manifest(obj: Context, /, jobs: int | None) -> None:
         report = rebuild_manifest(obj.root, jobs=jobs)
     except ArchiverError as exc:
         fail(exc)
-        return
     for path, why in report.unparseable:
         click.echo(f"archiver: warning: {path}: WARC records unreadable {why}", err=True)
     if not obj.quiet:
@@ -323,7 +337,6 @@ def verify(obj: Context, /, quick: bool, records: bool, sample: float | None, se
                             jobs=jobs, record_event=not read_only)
     except ArchiverError as exc:
         fail(exc)
-        return
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
@@ -346,7 +359,6 @@ def _verify_history(obj: Context, as_json: bool) -> None:
         found = check_history(obj.root)
     except FileNotFoundError:
         fail(ArchiveRootError(obj.root.manifests / "events.jsonl", "no event history yet"))
-        return
     if as_json:
         click.echo(json.dumps(asdict(found) | {"ok": found.ok}, indent=2))
     else:
@@ -378,7 +390,6 @@ def bagit(obj: Context, /, dest: Path) -> None:
         report = export_bagit(obj.root, dest)
     except ArchiverError as exc:
         fail(exc)
-        return
     if not obj.quiet:
         click.echo(f"bag: {report.dest} ({report.files} files, {format_size(report.bytes)})")
 

@@ -20,6 +20,7 @@ message is one line naming that URL or path and, where there is one, the fix::
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "CatalogError",
     "ConfigError",
     "ExtractError",
+    "FailureReason",
     "FetchError",
     "InvalidURLError",
     "LockError",
@@ -71,15 +73,31 @@ class InvalidURLError(CaptureError):
     """The input is not an absolute http(s) URL."""
 
 
+class FailureReason(StrEnum):
+    """Why a capture failed: the stable codes the catalog, the WARC metadata
+    record, ``archiver list --json`` and the README's table use."""
+
+    INVALID = "invalid"
+    DNS = "dns"
+    REFUSED = "refused"
+    CONNECT_TIMEOUT = "connect-timeout"
+    TLS = "tls"
+    TIMEOUT = "timeout"
+    DEADLINE = "deadline"
+    RESET = "reset"
+    MALFORMED = "malformed"
+    HTTP_ERROR = "http-error"
+    REDIRECT_LOOP = "redirect-loop"
+    TOO_MANY_REDIRECTS = "too-many-redirects"
+    HOST_DOWN = "host-down"
+    DISK_FULL = "disk-full"
+    IO = "io"
+
+
 class FetchError(CaptureError):
-    """A network or HTTP failure while fetching ``url``.
+    """A network or HTTP failure while fetching ``url``; ``reason`` says which kind."""
 
-    ``reason`` is a short, stable code (``dns``, ``refused``, ``timeout``,
-    ``deadline``, ``reset``, ``tls``, ``redirect-loop``, ``too-many-redirects``,
-    ``malformed``, ``http-error``, ``disk-full``, ``io``) that the catalog records.
-    """
-
-    def __init__(self, url: str, reason: str, message: str) -> None:
+    def __init__(self, url: str, reason: FailureReason, message: str) -> None:
         self.reason = reason
         super().__init__(url, message)
 

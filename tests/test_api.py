@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import itertools
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,16 +18,25 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def test_every_public_name_resolves_and_nothing_else_is_advertised() -> None:
+    # Asserted exactly, as httpx does: adding or dropping a public name is a decision.
+    assert archiver.__all__ == [
+        "ArchiveRoot", "ArchiveRootError", "ArchiverError", "Article", "CaptureError",
+        "CaptureReport", "CaptureSettings", "CatalogError", "ConfigError", "ExtractError",
+        "FailureReason", "FetchError", "InvalidURLError", "LockError", "ManifestError",
+        "Problem", "VerifyError", "VerifyReport", "WarcError", "__version__", "capture_urls",
+        "check_history", "export_bagit", "extract_article", "rebuild_manifest",
+        "record_ingest", "verify_archive",
+    ]
     for name in archiver.__all__:
         assert getattr(archiver, name) is not None, name
-    assert len(set(archiver.__all__)) == len(archiver.__all__)
-    assert {"capture_urls", "CaptureSettings", "extract_article", "Article", "verify_archive",
-            "ArchiverError", "ArchiveRoot"} <= set(archiver.__all__)
 
 
 def test_errors_share_one_base() -> None:
     errors = importlib.import_module("archiver.errors")
-    for name in errors.__all__:
+    exceptions = [n for n in errors.__all__ if isinstance(getattr(errors, n), type)
+                  and issubclass(getattr(errors, n), BaseException)]
+    assert len(exceptions) == len(errors.__all__) - 1  # and the FailureReason codes
+    for name in exceptions:
         assert issubclass(getattr(errors, name), archiver.ArchiverError), name
 
 
@@ -52,3 +63,13 @@ def test_capture_does_not_load_the_extraction_stack() -> None:
             "print(any(m in sys.modules for m in ('lxml', 'bs4')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_readme_failure_reason_table_lists_every_code() -> None:
+    """The README's table of ``reason`` codes and the enum agree, both ways."""
+    text = README.read_text(encoding="utf-8")
+    rows = text[text.index("| reason |"):].splitlines()[2:]
+    codes = set()
+    for row in itertools.takewhile(lambda r: r.lstrip().startswith("|"), rows):
+        codes.update(re.findall(r"`([a-z-]+)`", row.split("|")[1]))
+    assert codes == {r.value for r in archiver.FailureReason}

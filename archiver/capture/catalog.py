@@ -14,10 +14,11 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from ..errors import CatalogError
+from ..errors import CatalogError, FailureReason
 
 __all__ = ["Capture", "Catalog", "PayloadRef"]
 
@@ -51,21 +52,29 @@ CREATE TABLE IF NOT EXISTS payloads (
 """
 
 
+class Outcome(StrEnum):
+    """How a capture attempt ended, as the catalog and ``archiver list`` record it."""
+
+    CAPTURED = "captured"
+    REVISIT = "revisit"
+    FAILED = "failed"
+
+
 @dataclass(frozen=True)
 class Capture:
     """One capture attempt, as the catalog and ``archiver list`` show it.
 
-    ``outcome`` is ``captured``, ``revisit`` or ``failed``; ``reason`` is the
-    failure code (see :class:`archiver.errors.FetchError`). ``warc``,
+    ``outcome`` says how it ended; ``reason`` is the failure code
+    (:class:`archiver.errors.FailureReason`). ``warc``,
     ``offset`` and ``length`` locate the final response or revisit record.
     """
 
     url: str
     captured_at: str
-    outcome: str
+    outcome: Outcome
     final_url: str | None = None
     status: int | None = None
-    reason: str | None = None
+    reason: FailureReason | str | None = None
     error: str | None = None
     truncated: str | None = None
     warc: str | None = None
@@ -158,7 +167,7 @@ class Catalog:
         with self._lock:
             rows = self._db.execute(sql).fetchall()
         for row in rows:
-            yield Capture(**dict(zip(_COLUMNS, row, strict=True)))
+            yield _from_row(row)
 
     def failed_urls(self) -> list[str]:
         return [c.url for c in self.captures(failed_only=True)]
@@ -187,3 +196,22 @@ class _Transaction:
                 raise CatalogError(self.path, f"cannot write the catalog: {err}") from err
         else:
             self.db.execute("ROLLBACK")
+
+
+def _from_row(row: tuple[Any, ...]) -> Capture:
+    values = dict(zip(_COLUMNS, row, strict=True))
+    values["outcome"] = Outcome(values["outcome"])
+    values["reason"] = parse_reason(values["reason"])
+    return Capture(**values)
+
+
+def parse_reason(code: str | None) -> FailureReason | str | None:
+    """The :class:`FailureReason` of a stored code; an unknown code is kept as it is."""
+    if not code:
+        return None
+    # A code this version does not know (a newer archiver wrote it) is kept
+    # as it is rather than refused.
+    try:
+        return FailureReason(code)
+    except ValueError:
+        return code

@@ -30,7 +30,7 @@ import requests
 import urllib3.exceptions
 from requests.cookies import extract_cookies_to_jar
 
-from ..errors import FetchError, InvalidURLError
+from ..errors import FailureReason, FetchError, InvalidURLError
 from .settings import CaptureSettings
 from .wire import DeadlineExceeded, Exchange, RecordingAdapter
 
@@ -43,9 +43,11 @@ READ_SIZE = 1 << 16
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _SPACE = re.compile(r"\s")
-RETRYABLE_REASONS = frozenset({"refused", "reset", "timeout", "connect-timeout"})
+RETRYABLE_REASONS = frozenset({FailureReason.REFUSED, FailureReason.RESET, FailureReason.TIMEOUT,
+                               FailureReason.CONNECT_TIMEOUT})
 # Failures that say the host cannot be reached at all, whatever the URL.
-UNREACHABLE_REASONS = frozenset({"dns", "refused", "connect-timeout", "tls"})
+UNREACHABLE_REASONS = frozenset({FailureReason.DNS, FailureReason.REFUSED,
+                                 FailureReason.CONNECT_TIMEOUT, FailureReason.TLS})
 
 
 def validate_url(url: str) -> str:
@@ -205,9 +207,11 @@ class Fetcher:
                 current = self._next_hop(result, current, hop.location, seen)
                 continue
             if hop.status >= 400:
-                raise FetchError(hop.url, "http-error", f"HTTP {hop.status} {hop.reason}".strip())
+                raise FetchError(hop.url, FailureReason.HTTP_ERROR,
+                                 f"HTTP {hop.status} {hop.reason}".strip())
             if hop.truncated == "length":
-                log.warning("%s: body cut at --max-bytes %d", hop.url, self.settings.max_bytes)
+                log.warning("%s: body cut at the size cap of %d bytes", hop.url,
+                            self.settings.max_bytes)
             return
 
     def _next_hop(self, result: FetchResult, current: str, location: str, seen: set[str]) -> str:
@@ -215,13 +219,15 @@ class Fetcher:
         try:
             validate_url(target)
         except InvalidURLError as exc:
-            raise FetchError(current, "malformed", f"redirect to an unusable URL: {exc}") from exc
+            raise FetchError(current, FailureReason.MALFORMED,
+                             f"redirect to an unusable URL: {exc}") from exc
         if target in seen:
-            raise FetchError(result.url, "redirect-loop", f"redirect loop back to {target}")
+            raise FetchError(result.url, FailureReason.REDIRECT_LOOP,
+                             f"redirect loop back to {target}")
         if len(result.hops) > self.settings.max_redirects:
             raise FetchError(
                 result.url,
-                "too-many-redirects",
+                FailureReason.TOO_MANY_REDIRECTS,
                 f"more than {self.settings.max_redirects} redirects (last to {target})",
             )
         seen.add(target)
@@ -299,8 +305,8 @@ class Fetcher:
         except Exception as exc:
             exchange.close()
             err = classify(url, exc, exchange)
-            if err.reason == "reset" and exchange.reused and not exchange.received_anything \
-                    and not fresh:
+            stale = exchange.reused and not exchange.received_anything and not fresh
+            if err.reason == FailureReason.RESET and stale:
                 raise _StaleConnection from exc
             raise err from exc
         ttfb = time.monotonic() - t0
@@ -343,7 +349,8 @@ class Fetcher:
         except Exception as exc:
             err = classify(resp.url, exc, exchange)
             exchange.error = err
-            return "time" if err.reason in ("timeout", "deadline") else "disconnect"
+            timed_out = err.reason in (FailureReason.TIMEOUT, FailureReason.DEADLINE)
+            return "time" if timed_out else "disconnect"
         return None
 
 
@@ -376,7 +383,7 @@ def _truncation_error(hop: Hop) -> FetchError:
     err = hop.exchange.error
     if isinstance(err, FetchError):
         return FetchError(hop.url, err.reason, f"body incomplete ({err.message})")
-    return FetchError(hop.url, "reset", "body incomplete")
+    return FetchError(hop.url, FailureReason.RESET, "body incomplete")
 
 
 def _retry_after(head: bytes) -> float | None:
@@ -415,21 +422,22 @@ def classify(url: str, exc: BaseException, exchange: Exchange | None = None) -> 
     """Map any exception from a fetch to a :class:`FetchError` with a reason code."""
     causes = list(_causes(exc))
     if (exchange is not None and exchange.deadline_hit) or _has(causes, DeadlineExceeded):
-        return FetchError(url, "deadline", "total deadline exceeded (raise --deadline)")
+        return FetchError(url, FailureReason.DEADLINE, "total deadline exceeded")
     if _has(causes, urllib3.exceptions.NameResolutionError, socket.gaierror):
-        return FetchError(url, "dns", "host name not found (DNS); check the URL")
+        return FetchError(url, FailureReason.DNS, "host name not found (DNS); check the URL")
     if _has(causes, ssl.SSLError, urllib3.exceptions.SSLError, requests.exceptions.SSLError):
-        return FetchError(url, "tls", f"TLS error: {_first_line(exc)}")
+        return FetchError(url, FailureReason.TLS, f"TLS error: {_first_line(exc)}")
     if _has(causes, ConnectionRefusedError):
-        return FetchError(url, "refused", "connection refused; is the server up?")
+        return FetchError(url, FailureReason.REFUSED, "connection refused; is the server up?")
     if _has(causes, requests.exceptions.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError):
-        return FetchError(url, "connect-timeout", "connect timed out (raise --timeout)")
+        return FetchError(url, FailureReason.CONNECT_TIMEOUT, "connect timed out")
     if _has(causes, requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError,
             TimeoutError):
-        return FetchError(url, "timeout", "server stalled: read timed out (raise --timeout)")
+        return FetchError(url, FailureReason.TIMEOUT, "server stalled: read timed out")
     if _has(causes, http.client.RemoteDisconnected):
         # (a BadStatusLine too, but nothing malformed was received: no answer at all)
-        return FetchError(url, "reset", "server closed the connection without answering")
+        return FetchError(url, FailureReason.RESET,
+                          "server closed the connection without answering")
     if _has(causes, http.client.BadStatusLine, http.client.LineTooLong,
             urllib3.exceptions.HeaderParsingError, urllib3.exceptions.InvalidChunkLength,
             urllib3.exceptions.InvalidHeader, http.client.UnknownProtocol) or any(
@@ -437,13 +445,15 @@ def classify(url: str, exc: BaseException, exchange: Exchange | None = None) -> 
                 and not isinstance(c, http.client.IncompleteRead) for c in causes):
         # The last test catches http.client's bare HTTPExceptions, such as
         # "got more than 100 headers".
-        return FetchError(url, "malformed", f"malformed HTTP response: {_malformed_detail(causes)}")
+        return FetchError(url, FailureReason.MALFORMED,
+                          f"malformed HTTP response: {_malformed_detail(causes)}")
     if _has(causes, ConnectionResetError, http.client.IncompleteRead,
             urllib3.exceptions.ProtocolError, BrokenPipeError):
-        return FetchError(url, "reset", "connection reset or closed early by the server")
+        return FetchError(url, FailureReason.RESET,
+                          "connection reset or closed early by the server")
     if _has(causes, requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema):
-        return FetchError(url, "invalid", f"invalid URL: {_first_line(exc)}")
-    return FetchError(url, "io", f"{type(exc).__name__}: {_first_line(exc)}")
+        return FetchError(url, FailureReason.INVALID, f"invalid URL: {_first_line(exc)}")
+    return FetchError(url, FailureReason.IO, f"{type(exc).__name__}: {_first_line(exc)}")
 
 
 def _malformed_detail(causes: list[BaseException]) -> str:

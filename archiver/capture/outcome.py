@@ -18,7 +18,7 @@ from warcio.recordloader import ArcWarcRecord
 
 from ..version import SOFTWARE
 from ..warc.record import OpenRecord, build_record, fields_block, warc_date
-from .catalog import Capture
+from .catalog import Capture, Outcome, parse_reason
 from .fetcher import FetchResult, wire_url
 
 # Printable ASCII but "%" (the escape), so CR, LF and other bytes are %XX.
@@ -105,10 +105,10 @@ def capture_from_fields(fields: dict[str, str], metadata_id: str) -> Capture:
     return Capture(
         url=fields.get("requested-url", ""),
         captured_at=fields.get("started", ""),
-        outcome=fields["outcome"],
+        outcome=Outcome(fields["outcome"]),
         final_url=fields.get("final-url") or None,
         status=opt_int("http-status"),
-        reason=fields.get("reason") or None,
+        reason=parse_reason(fields.get("reason")),
         error=fields.get("error") or None,
         truncated=fields.get("truncated") or None,
         payload_sha256=fields.get("payload-sha256") or None,

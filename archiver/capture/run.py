@@ -31,7 +31,14 @@ from io import BytesIO
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..errors import ArchiverError, CaptureError, FetchError, InvalidURLError, WarcError
+from ..errors import (
+    ArchiverError,
+    CaptureError,
+    FailureReason,
+    FetchError,
+    InvalidURLError,
+    WarcError,
+)
 from ..fixity.manifest import record_ingest
 from ..hashing import EMPTY_SHA256, sha256_label
 from ..root import ArchiveRoot
@@ -44,7 +51,7 @@ from ..warc.record import (
     warc_date,
 )
 from ..warc.writer import EncodedCapture, WarcWriter
-from .catalog import Capture, Catalog, PayloadRef
+from .catalog import Capture, Catalog, Outcome, PayloadRef
 from .fetcher import UNREACHABLE_REASONS, Fetcher, FetchResult, Hop, validate_url
 from .outcome import outcome_record
 from .reindex import index_warcs
@@ -73,13 +80,13 @@ class CaptureReport:
 
     @property
     def failures(self) -> list[Capture]:
-        return [c for c in self.captures if c.outcome == "failed"]
+        return [c for c in self.captures if c.outcome == Outcome.FAILED]
 
     def add(self, capture: Capture) -> None:
         self.captures.append(capture)
-        if capture.outcome == "failed":
+        if capture.outcome == Outcome.FAILED:
             self.failed += 1
-        elif capture.outcome == "revisit":
+        elif capture.outcome == Outcome.REVISIT:
             self.revisits += 1
         else:
             self.captured += 1
@@ -377,7 +384,7 @@ class _CaptureRun:
                 log.error("%s", exc)
         with self._lock:
             self.report.add(capture)
-        if capture.outcome == "failed":
+        if capture.outcome == Outcome.FAILED:
             # INFO, not WARNING: failures are in the report (the CLI prints
             # one line for each); a warning would say each one twice.
             log.info("%s", capture.error)
@@ -391,8 +398,8 @@ class _CaptureRun:
 def _write_failed(result: FetchResult, exc: WarcError) -> Capture:
     cause = exc.__cause__
     full = isinstance(cause, OSError) and cause.errno in DISK_FULL
-    reason = "disk-full" if full else "io"
-    hint = "; free space and run `archiver capture --retry-failed`" if full else ""
+    reason = FailureReason.DISK_FULL if full else FailureReason.IO
+    hint = "; free space and retry it" if full else ""
     err = FetchError(result.url, reason, f"not archived: {exc}{hint}")
     return _failed(result.url, err, started=result.started)
 
@@ -415,7 +422,8 @@ def _request_record(hop: Hop, response_id: str) -> OpenRecord:
 def _describe(result: FetchResult, final_kind: str | None) -> Capture:
     final = result.final
     err = result.error
-    outcome = "failed" if err else ("revisit" if final_kind == "revisit" else "captured")
+    outcome = Outcome.FAILED if err else (
+        Outcome.REVISIT if final_kind == "revisit" else Outcome.CAPTURED)
     return Capture(
         url=result.url,
         captured_at=warc_date(result.started),
@@ -445,18 +453,18 @@ def _host_down(url: str, failures: Sequence[FetchError]) -> FetchError:
     n = len(failures)
     before = "the URL" if n == 1 else f"the {n} URLs"
     return FetchError(
-        url, "host-down",
+        url, FailureReason.HOST_DOWN,
         f"not tried: {before} before it on {host} could not connect "
-        f"({failures[-1].message}); try again later with --retry-failed",
+        f"({failures[-1].message}); try again later",
     )
 
 
 def _failed(url: str, exc: ArchiverError, started: datetime | None = None) -> Capture:
-    reason = exc.reason if isinstance(exc, FetchError) else "invalid"
+    reason = exc.reason if isinstance(exc, FetchError) else FailureReason.INVALID
     return Capture(
         url=url,
         captured_at=warc_date(started or datetime.now(UTC)),
-        outcome="failed",
+        outcome=Outcome.FAILED,
         reason=reason,
         error=str(exc),
     )

@@ -55,17 +55,20 @@ class CaptureSettings:
 
     def __post_init__(self) -> None:
         checks = [
-            ("--timeout", self.connect_timeout > 0 and self.read_timeout > 0),
-            ("--deadline", self.deadline > 0),
-            ("--retries", self.retries >= 0),
-            ("--delay", self.delay >= 0),
-            ("--concurrency", self.concurrency >= 1),
-            ("--max-bytes", self.max_bytes >= 1),
-            ("--warc-size", self.warc_size >= 1024),
-            ("--max-redirects", self.max_redirects >= 0),
-            ("--host-failures", self.host_failures >= 0),
-            ("--gzip-level", 1 <= self.gzip_level <= 9),
+            ("connect_timeout", self.connect_timeout > 0, "> 0"),
+            ("read_timeout", self.read_timeout > 0, "> 0"),
+            ("deadline", self.deadline > 0, "> 0"),
+            ("retries", self.retries >= 0, ">= 0"),
+            ("delay", self.delay >= 0, ">= 0"),
+            ("concurrency", self.concurrency >= 1, ">= 1"),
+            ("max_bytes", self.max_bytes >= 1, ">= 1"),
+            ("warc_size", self.warc_size >= 1024, ">= 1024"),
+            ("max_redirects", self.max_redirects >= 0, ">= 0"),
+            ("host_failures", self.host_failures >= 0, ">= 0"),
+            ("gzip_level", 1 <= self.gzip_level <= 9, "from 1 to 9"),
         ]
-        for option, ok in checks:
+        for name, ok, allowed in checks:
             if not ok:
-                raise ConfigError(f"{option}: value out of range")
+                value = getattr(self, name)
+                raise ConfigError(f"capture setting {name}={value!r} is out of range: "
+                                  f"it must be {allowed}")

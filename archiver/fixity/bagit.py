@@ -33,7 +33,7 @@ from ..errors import ConfigError, VerifyError
 from ..hashing import BLOCK_SIZE
 from ..root import EVENTS_NAME, MANIFEST_NAME, RECORDS_NAME, ArchiveRoot
 from ..version import SOFTWARE
-from .events import append_event
+from .events import EventType, append_event
 from .manifest import iter_manifest
 
 __all__ = ["ExportReport", "export_bagit"]
@@ -128,6 +128,6 @@ def export_bagit(root: ArchiveRoot, dest: Path) -> ExportReport:
             shutil.rmtree(partial, ignore_errors=True)
             raise
         fsync_dir(dest.parent)
-        append_event(root, "replication", outcome="success", obj=str(dest),
+        append_event(root, EventType.REPLICATION, outcome="success", obj=str(dest),
                      detail="BagIt 1.0 bag", counts={"files": files, "bytes": size})
     return ExportReport(dest, files, size)

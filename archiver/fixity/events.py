@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from ..root import EVENTS_NAME, ArchiveRoot
 from ..version import __version__
 
 __all__ = [
+    "EventType",
     "History",
     "append_event",
     "check_history",
@@ -43,7 +45,19 @@ __all__ = [
     "utc_now",
 ]
 
-REPAIR = "event log repair"
+
+
+class EventType(StrEnum):
+    """The type of a fixity event, named as PREMIS names event types."""
+
+    INGESTION = "ingestion"
+    MESSAGE_DIGEST_CALCULATION = "message digest calculation"
+    FIXITY_CHECK = "fixity check"
+    MANIFEST_REBUILD = "manifest rebuild"
+    REPLICATION = "replication"
+    EVENT_LOG_REPAIR = "event log repair"
+
+
 _REQUIRED = ("event_id", "type", "time", "agent", "outcome", "prev")
 _TAIL_STEP = 1 << 16
 
@@ -83,7 +97,7 @@ def _tail(fd: int) -> tuple[bytes | None, bool]:
     return data, partial
 
 
-def _event(root: ArchiveRoot, event_type: str, prev: str | None, **fields: Any) -> bytes:
+def _event(root: ArchiveRoot, event_type: EventType, prev: str | None, **fields: Any) -> bytes:
 
     obj: dict[str, Any] = {
         "event_id": f"urn:uuid:{uuid.uuid4()}",
@@ -107,7 +121,7 @@ def _write_line(fd: int, line: bytes) -> None:
 
 def append_event(
     root: ArchiveRoot,
-    event_type: str,
+    event_type: EventType,
     *,
     outcome: str,
     obj: str | Sequence[str],
@@ -126,7 +140,7 @@ def append_event(
             prev = None if last is None else _line_hash(last)
             if partial and last is not None:
                 line = _event(
-                    root, REPAIR, prev, object=EVENTS_NAME, outcome="recorded",
+                    root, EventType.EVENT_LOG_REPAIR, prev, object=EVENTS_NAME, outcome="recorded",
                     detail="the last line was left partial by an interrupted write",
                     partial_sha256=prev, partial_bytes=len(last),
                 )
@@ -191,7 +205,7 @@ class _Chain:
             self.prev = self.damaged[1]
             return None
         if self.damaged is not None and (
-            not isinstance(obj, dict) or obj.get("type") != REPAIR
+            not isinstance(obj, dict) or obj.get("type") != EventType.EVENT_LOG_REPAIR
             or obj.get("partial_sha256") != self.damaged[1]
         ):
             return self.damaged[0], "not valid JSON (the line was edited)"

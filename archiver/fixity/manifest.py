@@ -34,7 +34,7 @@ from ..errors import ArchiveRootError, ManifestError
 from ..root import MANIFEST_NAME, ArchiveRoot
 from ..warc.files import OPEN_SUFFIX
 from ..warc.scan import WarcScan, scan_warc
-from .events import append_event, tag_sha256
+from .events import EventType, append_event, tag_sha256
 from .pool import batched, default_jobs, imap_ordered
 from .recordindex import copy_groups, write_group
 
@@ -263,8 +263,9 @@ def rebuild_manifest(root: ArchiveRoot, *, jobs: int | None = None) -> RebuildRe
                 diff.see(path, scan.sha256)
         diff.finish(report)
         report.manifest_sha256 = tag_sha256(manifest)
-        append_event(root, "manifest rebuild", outcome="success", obj=f"manifests/{MANIFEST_NAME}",
-                     detail=_rebuild_detail(report), counts=_rebuild_counts(report))
+        append_event(root, EventType.MANIFEST_REBUILD, outcome="success",
+                     obj=f"manifests/{MANIFEST_NAME}", detail=_rebuild_detail(report),
+                     counts=_rebuild_counts(report))
     return report
 
 
@@ -377,7 +378,7 @@ def _group_bytes(path: str, scan: WarcScan) -> bytes:
 def _ingest_events(root: ArchiveRoot, new: list[str], scans: dict[str, WarcScan]) -> None:
     counts = {"files": len(new), "bytes": sum(scans[p].size for p in new),
               "records": sum(len(scans[p].records) for p in new)}
-    append_event(root, "ingestion", outcome="success", obj=new, counts=counts)
+    append_event(root, EventType.INGESTION, outcome="success", obj=new, counts=counts)
     detail = "; ".join(f"{p} sha256:{scans[p].sha256}" for p in new)
-    append_event(root, "message digest calculation", outcome="success", obj=new,
+    append_event(root, EventType.MESSAGE_DIGEST_CALCULATION, outcome="success", obj=new,
                  detail=detail, counts=counts)

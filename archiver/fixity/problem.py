@@ -21,13 +21,28 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from ..sizes import format_size
 
-__all__ = ["KINDS", "DamagedRecord", "Problem", "VerifyReport"]
+__all__ = ["KINDS", "DamagedRecord", "Problem", "ProblemKind", "VerifyReport"]
 
-KINDS = ("modified", "truncated", "missing", "extra", "moved", "unreadable", "invalid-record")
+
+class ProblemKind(StrEnum):
+    """What is wrong with a path (the table above); the values are what reports print."""
+
+    MODIFIED = "modified"
+    TRUNCATED = "truncated"
+    MISSING = "missing"
+    EXTRA = "extra"
+    MOVED = "moved"
+    UNREADABLE = "unreadable"
+    INVALID_RECORD = "invalid-record"
+
+
+#: Every kind, in the order reports count them.
+KINDS = tuple(ProblemKind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +59,7 @@ class DamagedRecord:
 class Problem:
     """One thing wrong with one path. ``path`` is root-relative POSIX."""
 
-    kind: str
+    kind: ProblemKind
     path: str
     detail: str
     expected_sha256: str | None = None

@@ -40,7 +40,7 @@ from ..warc.scan import (
     record_at,
     scan_warc,
 )
-from .events import append_event, tag_sha256, utc_now
+from .events import EventType, append_event, tag_sha256, utc_now
 from .manifest import (
     DiskEntry,
     ManifestEntry,
@@ -49,7 +49,7 @@ from .manifest import (
     os_error_text,
 )
 from .pool import batched, default_jobs, imap_ordered
-from .problem import DamagedRecord, Problem, VerifyReport
+from .problem import DamagedRecord, Problem, ProblemKind, VerifyReport
 from .recordindex import FileEntry, iter_file_entries, iter_groups
 
 __all__ = ["verify"]
@@ -227,13 +227,13 @@ class _Verifier:
             if item.disk is None:
                 self._absent(item)
             elif item.disk.error is not None:
-                self._problem("unreadable", item, f"cannot read: {item.disk.error}")
+                self._problem(ProblemKind.UNREADABLE, item, f"cannot read: {item.disk.error}")
             elif self.select is None or self.select(item):
                 yield item
             else:
                 self._quick(item)
 
-    def _problem(self, kind: str, item: _Item, detail: str, **extra: object) -> None:
+    def _problem(self, kind: ProblemKind, item: _Item, detail: str, **extra: object) -> None:
         self.report.problems.append(Problem(
             kind, item.path, detail, expected_sha256=item.sha256,
             expected_size=item.size, **extra))  # type: ignore[arg-type]
@@ -245,32 +245,34 @@ class _Verifier:
             self.missing.append(item)
             return
         what = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
-        self._problem("unreadable", item, f"cannot read: the path is {what}")
+        self._problem(ProblemKind.UNREADABLE, item, f"cannot read: the path is {what}")
 
     def _quick(self, item: _Item) -> None:
         found = item.disk.size if item.disk is not None else None
         if item.size is None or found == item.size:
             self.report.ok += 1
             return
-        kind = "truncated" if found is not None and found < item.size else "modified"
+        short = found is not None and found < item.size
+        kind = ProblemKind.TRUNCATED if short else ProblemKind.MODIFIED
         self._problem(kind, item, f"size {found} bytes, recorded {item.size}", found_size=found)
 
     def _checked(self, item: _Item, checked: _Checked) -> None:
         if checked.error is not None:
-            self._problem("unreadable", item, f"cannot read: {checked.error}")
+            self._problem(ProblemKind.UNREADABLE, item, f"cannot read: {checked.error}")
             return
         self.report.hashed_files += 1
         self.report.hashed_bytes += checked.size or 0
         if checked.sha256 == item.sha256:
             if checked.invalid:
-                self._problem("invalid-record", item, f"{len(checked.invalid)} WARC records fail "
-                              "their own digests", found_sha256=checked.sha256,
+                self._problem(ProblemKind.INVALID_RECORD, item,
+                              f"{len(checked.invalid)} WARC records fail their own digests",
+                              found_sha256=checked.sha256,
                               found_size=checked.size, records=checked.invalid)
             else:
                 self.report.ok += 1
             return
         short = item.size is not None and (checked.size or 0) < item.size
-        kind = "truncated" if short else "modified"
+        kind = ProblemKind.TRUNCATED if short else ProblemKind.MODIFIED
         size_note = f"size {checked.size} bytes, recorded {item.size}; " if short else ""
         self.damaged.append(Problem(
             kind, item.path, f"{size_note}sha256 {checked.sha256}, manifest {item.sha256}",
@@ -292,10 +294,10 @@ class _Verifier:
             if found:
                 to = found.popleft()
                 moved.add(to)
-                self._problem("moved", item, _moved_detail(item.path, to), moved_to=to,
+                self._problem(ProblemKind.MOVED, item, _moved_detail(item.path, to), moved_to=to,
                               found_sha256=item.sha256)
             else:
-                self._problem("missing", item, "not on disk")
+                self._problem(ProblemKind.MISSING, item, "not on disk")
         for extra in self.extras:
             if extra.path not in moved:
                 self.report.problems.append(_extra(extra, hashes.get(extra.path)))
@@ -325,8 +327,9 @@ def _moved_detail(old: str, new: str) -> str:
 
 def _extra(entry: DiskEntry, sha: str | None) -> Problem:
     if entry.error is not None:
-        return Problem("extra", entry.path, f"listed in no manifest (cannot stat: {entry.error})")
-    return Problem("extra", entry.path, "listed in no manifest", found_sha256=sha,
+        return Problem(ProblemKind.EXTRA, entry.path,
+                       f"listed in no manifest (cannot stat: {entry.error})")
+    return Problem(ProblemKind.EXTRA, entry.path, "listed in no manifest", found_sha256=sha,
                    found_size=entry.size)
 
 
@@ -400,5 +403,5 @@ def _record(root: ArchiveRoot, report: VerifyReport) -> None:
     counts = {"files": report.files, "ok": report.ok, "hashed_files": report.hashed_files,
               "hashed_bytes": report.hashed_bytes, "problems": len(report.problems)}
     counts.update(report.counts())
-    append_event(root, "fixity check", outcome="pass" if report.passed else "fail",
+    append_event(root, EventType.FIXITY_CHECK, outcome="pass" if report.passed else "fail",
                  obj=f"manifests/{MANIFEST_NAME}", detail=report.summary(), counts=counts)

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from archiver import ArchiveRoot
 from archiver.cli import cli
-from archiver.fixity.events import append_event, check_history
+from archiver.fixity.events import EventType, append_event, check_history
 from archiver.fixity.verification import verify
 
 
@@ -92,7 +92,7 @@ def test_a_manifest_changed_outside_archiver_is_reported(root: ArchiveRoot) -> N
 
 
 def test_events_are_single_json_lines_with_premis_fields(root: ArchiveRoot) -> None:
-    event = append_event(root, "fixity check", outcome="pass", obj="manifests/x",
+    event = append_event(root, EventType.FIXITY_CHECK, outcome="pass", obj="manifests/x",
                          counts={"files": 1})
     assert list(event) == ["event_id", "type", "time", "agent", "object", "outcome", "detail",
                            "counts", "manifest_sha256", "records_sha256", "prev"]

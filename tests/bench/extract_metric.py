@@ -9,7 +9,10 @@ scores average P and R over pages and F1 is their harmonic mean.
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
+import os
 import re
 import unicodedata
 from collections import Counter
@@ -89,6 +92,80 @@ class DevPage:
     @property
     def body(self) -> str:
         return str(self.meta["body"])
+
+
+def datasets_folder(repo: Path) -> Path:
+    """The shared datasets folder: ``$ARCHIVER_DATASETS``, else the repository's
+    sibling ``../shared/datasets`` (it may not exist: callers check)."""
+    env = os.environ.get("ARCHIVER_DATASETS")
+    return Path(env) if env else repo.parent / "shared" / "datasets"
+
+
+def group_of(page_id: str) -> str:
+    """A page's group: the part of its id before the first ``-`` (rdb, zhce, wcxbart…)."""
+    return page_id.split("-", 1)[0]
+
+
+def site_hash(site: str) -> bytes:
+    return hashlib.sha256(site.encode("utf-8")).digest()
+
+
+def site_of(page_id: str, meta: dict[str, object]) -> str:
+    """A page's ``site``; the 27 L3S pages without one are each their own site."""
+    return str(meta.get("site") or page_id)
+
+
+def is_validation(site: str) -> bool:
+    """The fixed 20% of extraction-web's sites set aside before any tuning: never
+    looked at page by page, only reported as group scores."""
+    return site_hash(site)[0] < 51
+
+
+def fold_of(site: str) -> int:
+    """The site-fold (0-4) of a tuning site; -1 for a validation site."""
+    return -1 if is_validation(site) else site_hash(site)[1] % 5
+
+
+def load_web(folder: Path, ids: Iterable[str] | None = None) -> Iterator[DevPage]:
+    """The extraction-web pages in ``folder`` (sorted): NAME.html.gz decoded by its
+    ``encoding``, NAME.json its ground truth (with ``site``)."""
+    names = sorted(ids) if ids is not None else sorted(p.stem for p in folder.glob("*.json"))
+    for name in names:
+        meta = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+        raw = gzip.decompress((folder / f"{name}.html.gz").read_bytes())
+        yield DevPage(name, raw.decode(str(meta["encoding"]), errors="replace"), raw, meta)
+
+
+def web_sites(folder: Path) -> dict[str, tuple[str, str]]:
+    """page id -> (group, site) for every extraction-web page, from the JSON only."""
+    out: dict[str, tuple[str, str]] = {}
+    for path in sorted(folder.glob("*.json")):
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        out[path.stem] = (group_of(path.stem), site_of(path.stem, meta))
+    return out
+
+
+def gate_sample(folder: Path, pages: int = 16) -> list[str]:
+    """The quality gate's fixed sample of extraction-web: for every group, about
+    ``pages`` pages from tuning sites (never validation ones), taken site by site
+    in the order of their hash, at most 2 from a site (more only when the group
+    has too few sites). Sites, not pages: a site's pages share a template."""
+    by_group: dict[str, dict[str, list[str]]] = {}
+    for page_id, (group, site) in web_sites(folder).items():
+        if not is_validation(site):
+            by_group.setdefault(group, {}).setdefault(site, []).append(page_id)
+    chosen: list[str] = []
+    for group in sorted(by_group):
+        sites = by_group[group]
+        per_site = max(2, -(-pages // len(sites)))
+        taken = 0
+        for site in sorted(sites, key=site_hash):
+            if taken >= pages:
+                break
+            ids = sorted(sites[site])[:per_site]
+            chosen.extend(ids)
+            taken += len(ids)
+    return sorted(chosen)
 
 
 def load_dev(folder: Path, ids: Iterable[str] | None = None) -> Iterator[DevPage]:

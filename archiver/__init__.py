@@ -17,6 +17,7 @@ from .errors import (
     CaptureError,
     CatalogError,
     ConfigError,
+    ExportError,
     ExtractError,
     FailureReason,
     FetchError,
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from .fixity.events import check_history
     from .fixity.manifest import rebuild_manifest, record_ingest
     from .fixity.problem import Problem, VerifyReport
-    from .fixity.verification import verify as verify_archive
+    from .fixity.verification import verify_archive
 
 # Loaded on first use, so `archiver capture` does not pay for lxml and bs4,
 # nor `archiver extract` for requests (PEP 562).
@@ -53,7 +54,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "record_ingest": ("fixity.manifest", "record_ingest"),
     "Problem": ("fixity.problem", "Problem"),
     "VerifyReport": ("fixity.problem", "VerifyReport"),
-    "verify_archive": ("fixity.verification", "verify"),  # the name `verify` stays the module's
+    "verify_archive": ("fixity.verification", "verify_archive"),
 }
 
 
@@ -76,6 +77,7 @@ __all__ = [
     "CaptureSettings",
     "CatalogError",
     "ConfigError",
+    "ExportError",
     "ExtractError",
     "FailureReason",
     "FetchError",

@@ -327,14 +327,18 @@ def verify(obj: Context, /, quick: bool, records: bool, sample: float | None, se
 
     Reports files modified, truncated, missing, extra, moved or unreadable.
     """
-    from .fixity.verification import verify as run_verify
+    from .fixity.verification import VerifyMode, verify_archive
 
     if history:
         _verify_history(obj, as_json)
         return
+    if sum((quick, records, sample is not None)) > 1:
+        raise click.UsageError("--quick, --records and --sample exclude one another")
+    mode = (VerifyMode.QUICK if quick else VerifyMode.RECORDS if records
+            else VerifyMode.SAMPLE if sample is not None else VerifyMode.FULL)
     try:
-        report = run_verify(obj.root, quick=quick, records=records, sample=sample, seed=seed,
-                            jobs=jobs, record_event=not read_only)
+        report = verify_archive(obj.root, mode, sample_percent=sample, seed=seed, jobs=jobs,
+                                record_event=not read_only)
     except ArchiverError as exc:
         fail(exc)
     if as_json:

@@ -15,7 +15,8 @@ message is one line naming that URL or path and, where there is one, the fix::
     ├── CatalogError           the capture catalog is unreadable (path)
     ├── ExtractError           a page cannot be turned into an article
     ├── ManifestError          a manifest or event log is malformed (path, line)
-    └── VerifyError            fixity verification could not run (path)
+    ├── VerifyError            fixity verification could not run (path)
+    └── ExportError            an export stopped: a file differs from its manifest (path)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ __all__ = [
     "CaptureError",
     "CatalogError",
     "ConfigError",
+    "ExportError",
     "ExtractError",
     "FailureReason",
     "FetchError",
@@ -140,6 +142,17 @@ class ManifestError(ArchiverError):
 
 class VerifyError(ArchiverError):
     """Fixity verification could not run at all (not: found problems)."""
+
+    def __init__(self, path: Path | str, message: str) -> None:
+        self.path = Path(path)
+        super().__init__(f"{self.path}: {message}")
+
+
+class ExportError(ArchiverError):
+    """An export was stopped: a file to export does not match the manifest.
+
+    Nothing is left at the destination; the archive needs checking first.
+    """
 
     def __init__(self, path: Path | str, message: str) -> None:
         self.path = Path(path)

@@ -21,9 +21,10 @@ def test_every_public_name_resolves_and_nothing_else_is_advertised() -> None:
     # Asserted exactly, as httpx does: adding or dropping a public name is a decision.
     assert archiver.__all__ == [
         "ArchiveRoot", "ArchiveRootError", "ArchiverError", "Article", "CaptureError",
-        "CaptureReport", "CaptureSettings", "CatalogError", "ConfigError", "ExtractError",
-        "FailureReason", "FetchError", "InvalidURLError", "LockError", "ManifestError",
-        "Problem", "VerifyError", "VerifyReport", "WarcError", "__version__", "capture_urls",
+        "CaptureReport", "CaptureSettings", "CatalogError", "ConfigError", "ExportError",
+        "ExtractError", "FailureReason", "FetchError", "InvalidURLError", "LockError",
+        "ManifestError", "Problem", "VerifyError", "VerifyReport", "WarcError", "__version__",
+        "capture_urls",
         "check_history", "export_bagit", "extract_article", "rebuild_manifest",
         "record_ingest", "verify_archive",
     ]

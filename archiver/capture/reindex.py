@@ -35,32 +35,26 @@ def rebuild(root: ArchiveRoot) -> tuple[int, list[WarcError]]:
     its error: what could be read of a damaged file is still indexed, and the
     other files are indexed in full.
     """
-    errors: list[WarcError] = []
     with root.writer_lock(), Catalog(root.catalog_path) as catalog:
         catalog.clear()
-        paths = find_warc_files(root.warcs)
-        count = index_warcs(root, catalog, paths, errors=errors)
-    return count, errors
+        return index_warcs(root, catalog, find_warc_files(root.warcs))
 
 
-def index_warcs(root: ArchiveRoot, catalog: Catalog, paths: Sequence[Path], *,
-                errors: list[WarcError] | None = None) -> int:
-    """Add the captures recorded in ``paths`` to ``catalog`` (idempotent); returns the count.
+def index_warcs(root: ArchiveRoot, catalog: Catalog,
+                paths: Sequence[Path]) -> tuple[int, list[WarcError]]:
+    """Add the captures recorded in ``paths`` to ``catalog`` (idempotent).
 
-    A damaged file's captures are indexed up to the damaged record. With
-    ``errors`` its error is collected there and the next file is indexed;
-    without it, the error is raised.
+    Returns how many were added, and the error of each damaged file: its
+    captures are indexed up to the damaged record, and the next file in full.
     """
-    count = 0
+    count, errors = 0, []
     for path in paths:
         added, error = _index_one(root, catalog, path)
         count += added
         if error is not None:
-            if errors is None:
-                raise error
             log.warning("%s", error)
             errors.append(error)
-    return count
+    return count, errors
 
 
 def _index_one(root: ArchiveRoot, catalog: Catalog, path: Path) -> tuple[int, WarcError | None]:

@@ -195,7 +195,7 @@ class _CaptureRun:
             try:
                 url = validate_url(raw)
             except InvalidURLError as exc:
-                self._finish(_failed(raw.strip(), exc), record=True)
+                self._finish(_failed(raw.strip(), exc))
                 continue
             host = (urlsplit(url).hostname or "").lower()
             by_host.setdefault(host, []).append(url)
@@ -229,26 +229,23 @@ class _CaptureRun:
                 return
             try:
                 if limit and len(down) >= limit:
-                    self._capture_one(url, _host_down(url, down))
+                    self._record_result(FetchResult(url=url, started=datetime.now(UTC),
+                                                    error=_host_down(url, down)))
                     continue
-                error = self._capture_one(url)
+                error = self._record_result(self.fetcher.fetch(url))
             except Exception as exc:  # one bad URL must never stop the batch
                 log.exception("%s: unexpected error", url)
                 err = CaptureError(url, f"internal error: {type(exc).__name__}: {exc}")
-                self._finish(_failed(url, err), record=True)
+                self._finish(_failed(url, err))
                 continue
             if error is not None and error.reason in UNREACHABLE_REASONS:
                 down.append(error)
             else:
                 down.clear()
 
-    def _capture_one(self, url: str, skip: FetchError | None = None) -> FetchError | None:
-        """Fetch ``url`` (or, with ``skip``, record it as failed without trying)
-        and queue its records; returns the fetch error, if any."""
-        if skip is None:
-            result = self.fetcher.fetch(url)
-        else:  # still a metadata record, so a reindex knows the URL failed
-            result = FetchResult(url=url, started=datetime.now(UTC), error=skip)
+    def _record_result(self, result: FetchResult) -> FetchError | None:
+        """Queue the records of a fetch (a URL not tried still gets a metadata
+        record, so a reindex knows it failed); returns the fetch error, if any."""
         try:
             job = self._prepare(result)
         except BaseException:
@@ -353,7 +350,7 @@ class _CaptureRun:
             try:
                 final = written[-2] if job.has_response else None
                 capture = _locate(job.capture, final, written[-1])
-                self._finish(capture, record=True, payloads=job.payloads)
+                self._finish(capture, job.payloads)
             finally:
                 job.result.close()
 
@@ -371,17 +368,15 @@ class _CaptureRun:
                 if self._pending.get(sha) == ref:
                     del self._pending[sha]
         try:
-            self._finish(_write_failed(job.result, exc), record=True)
+            self._finish(_write_failed(job.result, exc))
         finally:
             job.result.close()
 
-    def _finish(self, capture: Capture, *, record: bool,
-                payloads: Sequence[tuple[str, PayloadRef]] = ()) -> None:
-        if record:
-            try:
-                self.catalog.add(capture, payloads)
-            except ArchiverError as exc:
-                log.error("%s", exc)
+    def _finish(self, capture: Capture, payloads: Sequence[tuple[str, PayloadRef]] = ()) -> None:
+        try:
+            self.catalog.add(capture, payloads)
+        except ArchiverError as exc:
+            log.error("%s", exc)
         with self._lock:
             self.report.add(capture)
         if capture.outcome == Outcome.FAILED:

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..atomic import fsync_dir, fsync_file
-from ..errors import ConfigError, VerifyError
-from ..hashing import BLOCK_SIZE
+from ..errors import ConfigError, ExportError, VerifyError
+from ..hashing import BLOCK_SIZE, sha256_file
 from ..root import EVENTS_NAME, MANIFEST_NAME, RECORDS_NAME, ArchiveRoot
 from ..version import SOFTWARE
 from .events import EventType, append_event
@@ -82,7 +82,7 @@ def _write_payload(root: ArchiveRoot, bag: Path, manifest: BinaryIO) -> tuple[in
     for rel, expected in _payload(root):
         sha, n = _copy_hashed(root.absolute(rel), bag.joinpath("data", *rel.split("/")))
         if expected is not None and sha != expected:
-            raise VerifyError(root.absolute(rel), f"sha256 {sha} does not match the manifest's "
+            raise ExportError(root.absolute(rel), f"sha256 {sha} does not match the manifest's "
                               f"{expected}; run `archiver verify` before exporting")
         manifest.write(f"{sha}  {_bag_path('data/' + rel)}\n".encode())
         files, size = files + 1, size + n
@@ -95,18 +95,15 @@ def _write_tags(bag: Path, files: int, size: int) -> None:
             f"Bagging-Date: {datetime.now(UTC).date().isoformat()}\n"
             f"Payload-Oxum: {size}.{files}\n")
     (bag / "bag-info.txt").write_bytes(info.encode())
-    lines = []
-    for name in sorted(TAG_FILES):
-        with open(bag / name, "rb") as fh:
-            lines.append(f"{hashlib.file_digest(fh, 'sha256').hexdigest()}  {name}\n")
+    lines = [f"{sha256_file(bag / name)[0]}  {name}\n" for name in sorted(TAG_FILES)]
     (bag / "tagmanifest-sha256.txt").write_bytes("".join(lines).encode())
 
 
 def export_bagit(root: ArchiveRoot, dest: Path) -> ExportReport:
     """Write the archive as a BagIt 1.0 bag at ``dest`` (which must not exist).
 
-    Raises :class:`ConfigError` if ``dest`` exists, :class:`VerifyError` if a
-    WARC does not match the manifest, :class:`ManifestError` for no manifest.
+    Raises :class:`ConfigError` if ``dest`` exists, :class:`ExportError` if a
+    WARC does not match the manifest, :class:`VerifyError` for no manifest.
     """
     dest = Path(dest).expanduser().absolute()
     if dest.exists():

@@ -28,6 +28,7 @@ import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import BinaryIO
 
 from ..errors import ConfigError, VerifyError
@@ -52,7 +53,7 @@ from .pool import batched, default_jobs, imap_ordered
 from .problem import DamagedRecord, Problem, ProblemKind, VerifyReport
 from .recordindex import FileEntry, iter_file_entries, iter_groups
 
-__all__ = ["verify"]
+__all__ = ["VerifyMode", "verify_archive"]
 
 #: Sampling resolution: the random order is cut in this many buckets.
 SAMPLE_BUCKETS = 4096
@@ -342,23 +343,32 @@ def _hash_paths(root: ArchiveRoot, paths: list[str], jobs: int
             yield checked.path, checked.sha256
 
 
+class VerifyMode(StrEnum):
+    """How much :func:`verify_archive` reads (see the module docstring)."""
+
+    FULL = "full"
+    QUICK = "quick"
+    RECORDS = "records"
+    SAMPLE = "sample"
+
+
 def _inputs(root: ArchiveRoot, quick: bool) -> Iterator[_Item]:
     manifest = root.manifest_path
     index = root.records_path
     if not manifest.is_file():
         raise VerifyError(manifest, "no manifest; run `archiver manifest` to create one")
     if quick and not index.is_file():
-        raise VerifyError(index, "--quick needs the record index for sizes; run a full verify")
+        raise VerifyError(index, "a quick verification needs the record index for sizes; "
+                          "run a full one")
     sizes = iter_file_entries(index) if index.is_file() else iter(())
     return _join(iter_manifest(manifest), sizes, iter_disk(root))
 
 
-def verify(
+def verify_archive(
     root: ArchiveRoot,
+    mode: VerifyMode = VerifyMode.FULL,
     *,
-    quick: bool = False,
-    records: bool = False,
-    sample: float | None = None,
+    sample_percent: float | None = None,
     seed: int = 0,
     jobs: int | None = None,
     record_event: bool = True,
@@ -368,14 +378,17 @@ def verify(
     Returns the report of every problem found (an empty list: all intact).
     Raises :class:`VerifyError` only when verification cannot run at all (no
     manifest), :class:`ManifestError` for a malformed manifest or index, and
-    :class:`ConfigError` for contradictory options.
+    :class:`ConfigError` for a sample percentage out of range or given
+    without :attr:`VerifyMode.SAMPLE` (or missing with it). ``seed`` makes a
+    sample repeatable.
     """
-    if sum((quick, records, sample is not None)) > 1:
-        raise ConfigError("--quick, --records and --sample exclude one another")
+    sample = sample_percent
+    if (mode == VerifyMode.SAMPLE) != (sample is not None):
+        raise ConfigError("a sample percentage goes with the sample mode, and only with it")
     if sample is not None and not 0 < sample <= 100:
-        raise ConfigError(f"--sample {sample}: give a percentage above 0, at most 100")
-    mode = "quick" if quick else "records" if records else "sample" if sample else "full"
-    report = VerifyReport(mode=mode, started=utc_now(), sample_percent=sample,
+        raise ConfigError(f"sample of {sample}%: give a percentage above 0, at most 100")
+    quick, records = mode == VerifyMode.QUICK, mode == VerifyMode.RECORDS
+    report = VerifyReport(mode=mode.value, started=utc_now(), sample_percent=sample,
                           seed=seed if sample is not None else None)
     lock = root.writer_lock() if record_event else contextlib.nullcontext()
     with lock:

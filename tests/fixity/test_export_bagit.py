@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 from fixity_archive import flip_byte, warcs
 
-from archiver import ArchiveRoot, VerifyError
+from archiver import ArchiveRoot, ExportError
 from archiver.cli import cli
 from archiver.fixity.bagit import export_bagit
-from archiver.fixity.verification import verify
+from archiver.fixity.verification import verify_archive
 
 
 def test_bagit_python_validates_the_exported_bag(root: ArchiveRoot, tmp_path: Path) -> None:
@@ -52,7 +52,7 @@ def test_export_refuses_damaged_evidence_and_leaves_nothing(root: ArchiveRoot,
                                                             tmp_path: Path) -> None:
     first = warcs(root)[0]
     flip_byte(root.absolute(first), 100)
-    with pytest.raises(VerifyError, match="does not match the manifest"):
+    with pytest.raises(ExportError, match="does not match the manifest"):
         export_bagit(root, tmp_path / "bag")
     assert list(tmp_path.iterdir()) == [root.path]
 
@@ -70,4 +70,4 @@ def test_export_is_recorded_as_a_replication_event(root: ArchiveRoot, tmp_path: 
     last = json.loads((root.manifests / "events.jsonl").read_bytes().splitlines()[-1])
     assert (last["type"], last["object"]) == ("replication", str(tmp_path / "bag"))
     assert last["counts"] == {"files": report.files, "bytes": report.bytes}
-    assert verify(root, jobs=1).passed
+    assert verify_archive(root, jobs=1).passed

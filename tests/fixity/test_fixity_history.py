@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from archiver import ArchiveRoot
 from archiver.cli import cli
 from archiver.fixity.events import EventType, append_event, check_history
-from archiver.fixity.verification import verify
+from archiver.fixity.verification import verify_archive
 
 
 def lines(root: ArchiveRoot) -> list[bytes]:
@@ -72,7 +72,7 @@ def test_a_partial_last_line_is_detected_then_recorded(root: ArchiveRoot) -> Non
     found = check_history(root)
     assert (found.ok, found.events, found.partial_line) == (True, 3, 4)
 
-    verify(root, jobs=1)  # the next run that writes records the crash first
+    verify_archive(root, jobs=1)  # the next run that writes records the crash first
 
     events = [json.loads(line) for line in lines(root)[4:]]
     assert [e["type"] for e in events] == ["event log repair", "fixity check"]

@@ -18,7 +18,7 @@ import archiver.fixity.manifest
 from archiver import ArchiveRoot, ManifestError
 from archiver.fixity.manifest import rebuild_manifest, record_ingest
 from archiver.fixity.problem import DamagedRecord, Problem
-from archiver.fixity.verification import verify
+from archiver.fixity.verification import VerifyMode, verify_archive
 from archiver.warc.scan import scan_warc
 
 
@@ -85,7 +85,7 @@ def test_ingest_hashes_only_new_files(root: ArchiveRoot, monkeypatch: pytest.Mon
                         lambda p: scanned.append(str(p)) or real(p))
     record_ingest(root, [new, root.absolute(first)])
     assert scanned == [str(new)]
-    assert verify(root, jobs=1).problems == []
+    assert verify_archive(root, jobs=1).problems == []
     assert root.relative(new) in (root.manifests / "manifest-sha256.txt").read_text()
 
 
@@ -120,16 +120,16 @@ def test_a_crash_before_the_manifest_rename_leaves_the_old_valid_state(
     assert not list(root.manifests.glob(".*.tmp"))
     rel = root.relative(new)
     # The old state: the new WARC is not yet listed (its index lines are ignored).
-    assert [(p.kind, p.path) for p in verify(root, jobs=1).problems] == [("extra", rel)]
+    assert [(p.kind, p.path) for p in verify_archive(root, jobs=1).problems] == [("extra", rel)]
     record_ingest(root, [new])  # the next run completes it
-    assert verify(root, jobs=1).problems == []
+    assert verify_archive(root, jobs=1).problems == []
 
 
 def test_an_unsorted_manifest_is_rejected_with_its_line(root: ArchiveRoot) -> None:
     manifest = root.manifests / "manifest-sha256.txt"
     manifest.write_bytes(b"".join(reversed(manifest.read_bytes().splitlines(keepends=True))))
     with pytest.raises(ManifestError, match=r"manifest-sha256.txt:2: paths are not sorted"):
-        verify(root, jobs=1)
+        verify_archive(root, jobs=1)
 
 
 CHUNKED = b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
@@ -160,7 +160,7 @@ def test_records_mode_checks_dechunked_payload_digests(root: ArchiveRoot) -> Non
     scan = scan_warc(bad)
     rec = scan.records[0]
 
-    problems = [p for p in verify(root, jobs=2, records=True).problems
+    problems = [p for p in verify_archive(root, VerifyMode.RECORDS, jobs=2).problems
                 if p.path in ("warcs/good.warc.gz", "warcs/bad.warc.gz")]
 
     framed = hashlib.sha256(CHUNKED).hexdigest()

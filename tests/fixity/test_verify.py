@@ -33,7 +33,7 @@ from archiver import ArchiveRoot
 from archiver.cli import cli
 from archiver.fixity.manifest import rebuild_manifest
 from archiver.fixity.problem import DamagedRecord, Problem
-from archiver.fixity.verification import verify
+from archiver.fixity.verification import VerifyMode, verify_archive
 from archiver.hashing import sha256_file
 
 
@@ -41,20 +41,20 @@ def size(root: ArchiveRoot, rel: str) -> int:
     return root.absolute(rel).stat().st_size
 
 
-def check(root: ArchiveRoot, **options: object) -> list[Problem]:
-    report = verify(root, jobs=1, **options)  # type: ignore[arg-type]
-    return report.problems
+def check(root: ArchiveRoot, mode: VerifyMode = VerifyMode.FULL) -> list[Problem]:
+    return verify_archive(root, mode, jobs=1).problems
 
 
-@pytest.mark.parametrize("mode", [{}, {"quick": True}, {"sample": 30.0, "seed": 7}])
+@pytest.mark.parametrize("mode", [{}, {"mode": VerifyMode.QUICK},
+                                  {"mode": VerifyMode.SAMPLE, "sample_percent": 30.0, "seed": 7}])
 def test_a_pristine_archive_is_intact(root: ArchiveRoot, mode: dict[str, object]) -> None:
-    report = verify(root, jobs=2, **mode)  # type: ignore[arg-type]
+    report = verify_archive(root, jobs=2, **mode)  # type: ignore[arg-type]
     assert report.problems == []
     assert report.passed and report.files == 2 and report.ok == 2
 
 
 def test_full_mode_hashes_every_byte(root: ArchiveRoot) -> None:
-    report = verify(root, jobs=2)
+    report = verify_archive(root, jobs=2)
     assert report.hashed_files == 2
     assert report.hashed_bytes == sum(size(root, w) for w in warcs(root))
     assert report.summary() == f"verify (full): 2 files, 2 hashed ({_kb(report.hashed_bytes)}):" \
@@ -87,7 +87,7 @@ def test_one_flipped_byte_mid_warc_names_the_file_and_the_capture(root: ArchiveR
     assert len(hit) == 1
     assert re.fullmatch(r"unreadable: .+|block sha256 [0-9a-f]{64} differs from the recorded "
                         r"[0-9a-f]{64}", reasons[0])
-    assert check(root, quick=True) == []  # same size: only hashing can see it
+    assert check(root, VerifyMode.QUICK) == []  # same size: only hashing can see it
 
 
 def test_truncation_names_every_record_lost_or_cut(root: ArchiveRoot) -> None:
@@ -108,7 +108,7 @@ def test_truncation_names_every_record_lost_or_cut(root: ArchiveRoot) -> None:
     assert check(root) == [Problem(
         "truncated", first, f"size {cut} bytes, recorded {full}; sha256 {found}, "
         f"manifest {expected}", expected, found, full, cut, records=damaged)]
-    assert check(root, quick=True) == [Problem(
+    assert check(root, VerifyMode.QUICK) == [Problem(
         "truncated", first, f"size {cut} bytes, recorded {full}", expected, None, full, cut)]
 
 
@@ -118,7 +118,7 @@ def test_deleted_warc_is_missing(root: ArchiveRoot) -> None:
     root.absolute(second).unlink()
     missing = Problem("missing", second, "not on disk", expected, None, full)
     assert check(root) == [missing]
-    assert check(root, quick=True) == [missing]
+    assert check(root, VerifyMode.QUICK) == [missing]
 
 
 def test_added_file_is_extra_but_open_warcs_and_gitkeep_are_not(root: ArchiveRoot) -> None:
@@ -140,7 +140,7 @@ def test_moved_warc_is_moved_not_missing_plus_extra(root: ArchiveRoot) -> None:
     moved = Problem("moved", second, f"now at {root.relative(target)} (same sha256)", expected,
                     expected, full, moved_to=root.relative(target))
     assert check(root) == [moved]
-    assert check(root, quick=True) == [moved]
+    assert check(root, VerifyMode.QUICK) == [moved]
 
 
 def test_name_renamed_to_nfd_is_reported_as_moved(root: ArchiveRoot) -> None:
@@ -209,7 +209,7 @@ def test_a_mode_000_file_is_unreadable(shared_copy: ArchiveRoot) -> None:
     os.chmod(root.absolute(first), 0)
 
     def run() -> list[Problem]:
-        return verify(root, jobs=1, record_event=False).problems
+        return verify_archive(root, jobs=1, record_event=False).problems
 
     problems = as_nobody(run) if os.geteuid() == 0 else run()
     assert problems == [Problem("unreadable", first, "cannot read: EACCES: Permission denied",
@@ -224,7 +224,7 @@ def test_every_problem_is_collected_in_one_sorted_report(root: ArchiveRoot) -> N
     (root.warcs / "stray.bin").write_bytes(b"x")
     found, _ = sha256_file(root.absolute(first))
 
-    report = verify(root, jobs=2)
+    report = verify_archive(root, jobs=2)
 
     assert [(p.kind, p.path) for p in report.problems] == [
         ("modified", first), ("missing", second), ("extra", "warcs/stray.bin")]
@@ -234,7 +234,7 @@ def test_every_problem_is_collected_in_one_sorted_report(root: ArchiveRoot) -> N
     assert report.summary() == (
         f"verify (full): 2 files, 1 hashed ({_kb(sizes[first])}): 3 problems "
         "(1 modified, 1 missing, 1 extra)")
-    assert verify(root, jobs=1).problems == report.problems  # deterministic
+    assert verify_archive(root, jobs=1).problems == report.problems  # deterministic
 
 
 def test_cli_prints_summary_and_list_and_exits_1(root: ArchiveRoot) -> None:
@@ -258,8 +258,8 @@ def test_cli_prints_summary_and_list_and_exits_1(root: ArchiveRoot) -> None:
 def test_each_run_records_a_fixity_check_event(root: ArchiveRoot) -> None:
     events = root.manifests / "events.jsonl"
     before = events.read_bytes().count(b"\n")
-    verify(root, jobs=1)
-    verify(root, jobs=1, record_event=False)
+    verify_archive(root, jobs=1)
+    verify_archive(root, jobs=1, record_event=False)
     lines = events.read_bytes().splitlines()
     assert len(lines) == before + 1
     last = json.loads(lines[-1])
@@ -268,12 +268,12 @@ def test_each_run_records_a_fixity_check_event(root: ArchiveRoot) -> None:
 
 
 def test_sample_is_seeded_and_takes_at_least_its_share_of_bytes(root: ArchiveRoot) -> None:
-    a = verify(root, jobs=1, sample=40, seed=1, record_event=False)
-    b = verify(root, jobs=1, sample=40, seed=1, record_event=False)
+    a, b = (verify_archive(root, VerifyMode.SAMPLE, jobs=1, sample_percent=40, seed=1,
+                           record_event=False) for _ in range(2))
     assert (a.hashed_files, a.hashed_bytes) == (b.hashed_files, b.hashed_bytes)
     assert a.hashed_bytes >= 0.4 * a.total_bytes
     assert a.mode == "sample" and a.seed == 1
 
 
 def test_every_record_of_a_pristine_capture_passes_its_own_digests(root: ArchiveRoot) -> None:
-    assert check(root, records=True) == []
+    assert check(root, VerifyMode.RECORDS) == []

@@ -15,8 +15,6 @@ import re
 import warnings
 from dataclasses import dataclass, field, fields
 
-from bs4 import BeautifulSoup
-
 from ..errors import ExtractError
 from .blocks import Block, fold, render
 from .encoding import decode_html
@@ -122,8 +120,7 @@ def _parse(text: str, url: str | None) -> Page:
             # bs4 warns about input that looks like a file name or XML; we
             # know what we pass it.
             warnings.simplefilter("ignore", UserWarning)
-            soup = BeautifulSoup(text, "lxml")
-        return build_page(soup)
+            return build_page(text)
     except Exception as exc:
         # lxml and bs4 raise assorted types on hostile markup; callers get
         # one typed error naming the page.
@@ -236,8 +233,7 @@ def _first_post(blocks: list[Block]) -> list[Block]:
 
 def _text_after(page: Page, container: Node, end: int) -> str:
     """Up to 1,500 characters of page text following the article, in document order."""
-    last = container.children[end - 1] if 0 < end <= len(container.children) else container
-    done = object()  # pushed after ``last``'s children: popping it means we left it
+    done = object()  # stands right after the article's last child: popping it, we left it
     parts: list[str] = []
     size = 0
     collecting = False
@@ -250,26 +246,34 @@ def _text_after(page: Page, container: Node, end: int) -> str:
             if collecting:
                 parts.append(item)
                 size += len(item)
-            elif item is last:  # the article ends with a bare text child
-                collecting = True
         elif isinstance(item, Node):
-            if item is last:
+            kids = item.children
+            if item is container:
+                # By position, not identity: equal strings may be one object.
+                cut = end if 0 < end <= len(kids) else len(kids)
+                stack.extend(reversed(kids[cut:]))
                 stack.append(done)
-            stack.extend(reversed(item.children))
+                stack.extend(reversed(kids[:cut]))
+            else:
+                stack.extend(reversed(kids))
     return " ".join(" ".join(parts).split())[:1500]
 
 
 def _text_before(page: Page, container: Node, start: int) -> str:
     """Up to 3,000 characters of page text preceding the article, in document order."""
-    target = container.children[start] if start < len(container.children) else container
+    stop = object()  # stands where the article starts
     parts: list[str] = []
-    stack: list[Node | str] = [page.root]
+    stack: list[Node | str | object] = [page.root]
     while stack:
         item = stack.pop()
-        if item is target:
+        if item is stop:
             break
         if isinstance(item, str):
             parts.append(item)
-        else:
-            stack.extend(reversed(item.children))
+        elif isinstance(item, Node):
+            if item is container:
+                stack.append(stop)
+                stack.extend(reversed(item.children[:start]))
+            else:
+                stack.extend(reversed(item.children))
     return " ".join(" ".join(parts[-400:]).split())[-3000:]

@@ -15,6 +15,7 @@ No rule names a site: the cues are generic words used across the web.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .pagetree import Node, Page
 
@@ -53,11 +54,26 @@ _PARAGRAPHS = frozenset({"p", "pre", "blockquote", "td", "dd", "li"})
 
 def _cue(node: Node) -> int:
     """-1 boilerplate, +1 content, 0 unknown, from tag, role, class and id."""
-    if node.tag in {"article", "main"} or node.attr("itemprop").lower() == "articlebody":
+    attrs = node.attrs
+    if not attrs:
+        return _tag_cue(node.tag)
+    return _cue_of(node.tag, node.attr("role"), node.attr("itemprop"), node.attr("class"),
+                   node.attr("id"))
+
+
+@lru_cache(maxsize=64)
+def _tag_cue(tag: str) -> int:
+    return _cue_of(tag, "", "", "", "")
+
+
+@lru_cache(maxsize=8192)
+def _cue_of(tag: str, role: str, itemprop: str, classes: str, ident: str) -> int:
+    """The cue of these attributes (memoised: pages repeat their class strings)."""
+    if tag in {"article", "main"} or itemprop.lower() == "articlebody":
         return 1
-    if node.tag in _NEGATIVE_TAGS or node.attr("role").lower() in _NEGATIVE_ROLES:
+    if tag in _NEGATIVE_TAGS or role.lower() in _NEGATIVE_ROLES:
         return -1
-    names = f"{node.attr('class')} {_id_cue(node.attr('id'))}".strip()
+    names = f"{classes} {_id_cue(ident)}".strip()
     if not names:
         return 0
     if _NEGATIVE.search(names):

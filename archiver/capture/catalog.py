@@ -169,6 +169,14 @@ class Catalog:
         for row in rows:
             yield _from_row(row)
 
+    def warc_files(self) -> list[str]:
+        """Every WARC file (root-relative) that some catalogued capture is in."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT warc FROM captures WHERE warc IS NOT NULL ORDER BY warc"
+            ).fetchall()
+        return [row[0] for row in rows]
+
     def failed_urls(self) -> list[str]:
         return [c.url for c in self.captures(failed_only=True)]
 

@@ -42,6 +42,7 @@ from ..errors import (
 from ..fixity.manifest import record_ingest
 from ..hashing import EMPTY_SHA256, sha256_label
 from ..root import ArchiveRoot
+from ..warc.handoff import pending_closed
 from ..warc.record import (
     REVISIT_PROFILE,
     OpenRecord,
@@ -117,9 +118,7 @@ def capture_urls(
     with root.writer_lock(wait=wait_for_lock):
         catalog = Catalog(root.catalog_path)
         try:
-            report.recovered_warcs = recover_open_files(root)
-            if report.recovered_warcs:
-                index_warcs(root, catalog, report.recovered_warcs)
+            report.recovered_warcs = _recover(root, catalog)
             run = _CaptureRun(root, settings, catalog, report, on_result)
             try:
                 run.capture_all(list(urls))
@@ -127,12 +126,40 @@ def capture_urls(
                 report.closed_warcs = run.close()
                 # The hand-over to fixity: closed files and what was hashed
                 # while writing them, so they are not read again.
-                record_ingest(root, report.recovered_warcs + report.closed_warcs,
-                              scans=run.writer.scans)
+                record_ingest(root, report.closed_warcs, scans=run.writer.scans)
         finally:
             catalog.close()
     report.seconds = time.monotonic() - t0
     return report
+
+
+def _recover(root: ArchiveRoot, catalog: Catalog) -> list[Path]:
+    """Finish what a crashed run left: close its ``.open`` files, and list in the
+    manifests every closed WARC it never handed over, before capturing anything.
+
+    The closed ones are found in the pending handoff list (noted before each
+    rename) and, for files closed by versions that kept no such list, in the
+    catalog. All of them are indexed into the catalog again (idempotent: a
+    crash between a sync and the catalog rows loses no row).
+    """
+    reopened = recover_open_files(root)
+    candidates = set(reopened)
+    for rel in [*pending_closed(root), *catalog.warc_files()]:
+        try:
+            path = root.absolute(rel)
+        except ArchiverError:
+            continue  # not a path inside the root: nothing of ours
+        if path.is_file() and not path.is_symlink():
+            candidates.add(path)
+    added = record_ingest(root, sorted(candidates))
+    orphans = [root.absolute(rel) for rel in added if root.absolute(rel) not in reopened]
+    for path in orphans:
+        log.warning("%s: closed by an interrupted run but never listed in the manifest; "
+                    "listed now", root.relative(path))
+    recovered = sorted({*reopened, *orphans})
+    if recovered:
+        index_warcs(root, catalog, recovered)
+    return recovered
 
 
 @dataclass

@@ -41,6 +41,7 @@ __all__ = [
     "History",
     "append_event",
     "check_history",
+    "manifest_recorded",
     "tag_sha256",
     "utc_now",
 ]
@@ -155,6 +156,30 @@ def append_event(
             os.close(fd)
     result: dict[str, Any] = json.loads(line)
     return result
+
+
+def manifest_recorded(root: ArchiveRoot) -> bool:
+    """Whether the history's last event recorded the manifest as it is now.
+
+    False after a crash between an ingest's manifest rename and its events
+    (or when the manifest was changed outside archiver).
+    """
+    try:
+        fd = os.open(root.events_path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        last, partial = _tail(fd)
+    finally:
+        os.close(fd)
+    if last is None or partial:
+        return False
+    try:
+        obj = json.loads(last)
+    except ValueError:
+        return False
+    current = tag_sha256(root.manifest_path)
+    return isinstance(obj, dict) and obj.get("manifest_sha256") == current
 
 
 @dataclass(frozen=True, slots=True)

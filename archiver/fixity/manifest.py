@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
+import logging
 import os
 import re
 import unicodedata
@@ -33,8 +34,9 @@ from ..atomic import atomic_write
 from ..errors import ArchiveRootError, ManifestError
 from ..root import MANIFEST_NAME, ArchiveRoot
 from ..warc.files import OPEN_SUFFIX
+from ..warc.handoff import forget_closed, pending_closed
 from ..warc.scan import WarcScan, scan_warc
-from .events import EventType, append_event, tag_sha256
+from .events import EventType, append_event, manifest_recorded, tag_sha256
 from .pool import batched, default_jobs, imap_ordered
 from .recordindex import copy_groups, write_group
 
@@ -52,6 +54,8 @@ __all__ = [
 
 #: Names under warcs/ that are never archive content (git keeps empty folders).
 PLACEHOLDERS = frozenset({".gitkeep"})
+
+log = logging.getLogger(__name__)
 
 _LINE = re.compile(rb"^(\\?)([0-9a-f]{64})  (.+)$", re.DOTALL)
 
@@ -266,6 +270,7 @@ def rebuild_manifest(root: ArchiveRoot, *, jobs: int | None = None) -> RebuildRe
         append_event(root, EventType.MANIFEST_REBUILD, outcome="success",
                      obj=f"manifests/{MANIFEST_NAME}", detail=_rebuild_detail(report),
                      counts=_rebuild_counts(report))
+        forget_closed(root, pending_closed(root))  # every closed file was considered
     return report
 
 
@@ -295,7 +300,8 @@ def _rebuild_detail(report: RebuildReport) -> str:
             "since the previous manifest")
 
 
-def _new_paths(root: ArchiveRoot, closed_warcs: Sequence[Path]) -> list[str]:
+def _closed_paths(root: ArchiveRoot, closed_warcs: Sequence[Path]) -> list[str]:
+    """The given files as sorted root-relative NFC paths; each must be a closed file."""
     paths = set()
     for warc in closed_warcs:
         rel = root.relative(Path(warc))
@@ -303,10 +309,16 @@ def _new_paths(root: ArchiveRoot, closed_warcs: Sequence[Path]) -> list[str]:
         if not rel.startswith("warcs/") or not _listed(name) or not Path(warc).is_file():
             raise ArchiveRootError(warc, "is not a closed file under warcs/")
         paths.add(unicodedata.normalize("NFC", rel))
-    manifest = root.manifest_path
-    if manifest.exists():
-        paths -= {e.path for e in iter_manifest(manifest) if e.path in paths}
     return sorted(paths)
+
+
+def _unlisted(root: ArchiveRoot, paths: list[str]) -> list[str]:
+    manifest = root.manifest_path
+    if not manifest.exists():
+        return paths
+    wanted = set(paths)
+    listed = {e.path for e in iter_manifest(manifest) if e.path in wanted}
+    return [p for p in paths if p not in listed]
 
 
 def _merged(old: Iterable[tuple[str, bytes]], new: Iterable[tuple[str, bytes]]
@@ -329,30 +341,47 @@ def _merged(old: Iterable[tuple[str, bytes]], new: Iterable[tuple[str, bytes]]
 
 
 def record_ingest(root: ArchiveRoot, closed_warcs: Sequence[Path], *,
-                  scans: Mapping[Path, WarcScan] | None = None) -> None:
+                  scans: Mapping[Path, WarcScan] | None = None) -> list[str]:
     """Add newly closed WARCs to the manifest, the index and the history.
 
-    Called by a capture run at its end. Hashes only the new files (each read
-    once for its file and record digests), merges them into the sorted
-    manifest and index, rewrites both atomically, and appends ``ingestion``
-    and ``message digest calculation`` events. Files already listed are left
-    alone, so calling it twice is harmless. Takes the (re-entrant) writer lock.
+    Called by a capture run at its end, and at its start for what a crashed
+    run closed but never listed. Hashes only the new files (each read once
+    for its file and record digests), merges them into the sorted manifest
+    and index, rewrites both atomically, and appends ``ingestion`` and
+    ``message digest calculation`` events. Files already listed are left
+    alone, so calling it twice is harmless; a file that is not a readable
+    WARC is not listed (a warning names it). Finally the files are dropped
+    from the pending handoff list (:mod:`archiver.warc.handoff`). Takes the
+    (re-entrant) writer lock. Returns the paths newly listed.
 
     ``scans`` may give, per file, what its writer hashed while writing it
     (:attr:`archiver.warc.writer.WarcWriter.scans`, hash-while-copying); those
     files are not read again. Others (a crashed run's recovered files) are.
     """
     with root.writer_lock():
-        new = _new_paths(root, closed_warcs)
-        if not new:
-            return
+        given = _closed_paths(root, closed_warcs)
+        new = _unlisted(root, given)
+        # Listed, still pending, and the history never recorded this manifest:
+        # an ingest was cut between its manifest rename and its events.
+        pending = set(pending_closed(root))
+        late = [] if manifest_recorded(root) else [
+            p for p in given if p in pending and p not in set(new)]
         known = {root.relative(p): scan for p, scan in (scans or {}).items()}
-        entries = [DiskEntry(p, root.absolute(p).stat().st_size) for p in new
+        todo = sorted(new + late)
+        entries = [DiskEntry(p, root.absolute(p).stat().st_size) for p in todo
                    if p not in known]
         found = dict(_scan_all(root, entries, max(1, min(len(entries), default_jobs()))))
-        found.update({p: known[p] for p in new if p in known})
-        _write_merged(root, new, found)
-        _ingest_events(root, new, found)
+        found.update({p: known[p] for p in todo if p in known})
+        for path in [p for p in new if found[p].error]:
+            log.warning("%s: not a readable WARC (at offset %s: %s); not added to the manifest",
+                        path, found[path].error_offset, found[path].error)
+            new.remove(path)
+        if new:
+            _write_merged(root, new, found)
+        if new or late:
+            _ingest_events(root, sorted(new + late), found)
+        forget_closed(root, given)
+        return new
 
 
 def _write_merged(root: ArchiveRoot, new: list[str], scans: dict[str, WarcScan]) -> None:

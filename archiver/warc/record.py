@@ -39,6 +39,7 @@ from ..errors import WarcError
 from ..hashing import BLOCK_SIZE, sha256_label
 from ..root import ArchiveRoot
 from .files import OPEN_SUFFIX, find_open_files
+from .handoff import note_closing
 
 __all__ = [
     "REVISIT_PROFILE",
@@ -195,9 +196,15 @@ def _one_line(value: str) -> str:
     return re.sub(r"[\r\n]+", " ", value)
 
 
-def close_open_file(path: Path) -> Path:
-    """Rename a finished ``NAME.warc.gz.open`` to ``NAME.warc.gz`` durably."""
+def close_open_file(root: ArchiveRoot, path: Path) -> Path:
+    """Rename a finished ``NAME.warc.gz.open`` to ``NAME.warc.gz`` durably.
+
+    The final name is noted as pending ingest first
+    (:mod:`archiver.warc.handoff`), so a crash right after the rename still
+    leaves the next run a way to find the file and list it in the manifest.
+    """
     final = path.with_name(path.name.removesuffix(OPEN_SUFFIX))
+    note_closing(root, final)
     os.replace(path, final)
     fsync_dir(path.parent)
     return final
@@ -244,6 +251,9 @@ def recover_open_files(root: ArchiveRoot) -> list[Path]:
     if not root.warcs.is_dir():
         return closed
     for path in find_open_files(root.warcs):
+        if path.is_symlink():  # never truncate, or rename, what a link points at
+            log.warning("%s: a symlink, not a WARC being written; left alone", path)
+            continue
         size = path.stat().st_size
         end = _complete_members_end(path)
         if end == 0:
@@ -255,7 +265,7 @@ def recover_open_files(root: ArchiveRoot) -> list[Path]:
         with open(path, "r+b") as fh:
             fh.truncate(end)
             fsync_file(fh)
-        closed.append(close_open_file(path))
+        closed.append(close_open_file(root, path))
     return closed
 
 

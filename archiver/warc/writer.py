@@ -281,7 +281,7 @@ class WarcWriter:
         fsync_file(fh)
         size = fh.tell()
         fh.close()
-        final = close_open_file(path)
+        final = close_open_file(self.root, path)
         self.closed.append(final)
         if scan is not None:
             scan.sha256, scan.size = self._hash.hexdigest(), size

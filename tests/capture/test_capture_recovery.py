@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import signal
 import sqlite3
@@ -186,3 +187,71 @@ def test_ctrl_c_stops_promptly_and_leaves_a_closed_listed_warc(
     check = subprocess.run(["sha256sum", "-c", "manifests/manifest-sha256.txt"], cwd=root,
                            capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+# Runs the archiver CLI in a child that dies, as kill -9 would (no cleanup, no
+# finally), at one exact point of a capture run's handoff of its closed WARCs
+# to the manifests: "handoff" is after the .open -> .warc.gz rename, before
+# anything is listed; "events" is after the manifest's rename, before the
+# history records it.
+DIE_AT = """
+import os, sys
+import archiver.fixity.manifest as manifest
+name = {"handoff": "record_ingest", "events": "_ingest_events"}[sys.argv.pop(1)]
+real = getattr(manifest, name)
+def die(root, paths, *args, **kw):
+    if paths:
+        os._exit(137)
+    return real(root, paths, *args, **kw)
+setattr(manifest, name, die)
+from archiver.cli import main
+sys.argv[0] = "archiver"
+main()
+"""
+
+
+@pytest.mark.parametrize(("die_at", "pending_list"),
+                         [("handoff", "kept"), ("handoff", "absent"), ("events", "kept")])
+def test_a_warc_closed_just_before_a_kill_is_listed_by_the_next_run(
+    tmp_path: Path, die_at: str, pending_list: str
+) -> None:
+    """``absent``: the archive of a version that kept no pending list; the catalog
+    still names the file, and that is enough."""
+    root = tmp_path / "archive"
+    with HTTPTestServer() as web:
+        web.route("/a", b"<p>a</p>" * 100)
+        web.route("/b", b"<p>b</p>" * 100)
+        died = subprocess.run(
+            [sys.executable, "-c", DIE_AT, die_at, "--root", str(root), "capture",
+             web.url("/a"), "--delay", "0"], capture_output=True, text=True, timeout=60)
+        assert died.returncode == 137, died.stderr
+        assert not open_files(root)
+        (orphan,) = warcs_in(root)
+        rel = ArchiveRoot(root).relative(orphan)
+        manifest = root / "manifests" / "manifest-sha256.txt"
+        listed = manifest.exists() and rel in manifest.read_text()
+        assert listed == (die_at == "events")
+        if pending_list == "absent":
+            (root / "manifests" / "ingest-pending.txt").unlink(missing_ok=True)
+
+        proc = archiver(root, "capture", web.url("/b"), "--delay", "0")
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+
+    assert rel in manifest.read_text() and len(warcs_in(root)) == 2
+    if die_at == "handoff":
+        assert f"{rel}: closed by an interrupted run but never listed in the manifest" in err
+    assert not (root / "manifests" / "ingest-pending.txt").exists()
+    for args in (["verify"], ["verify", "--history"]):
+        check = archiver(root, *args)
+        out, err = check.communicate(timeout=60)
+        assert check.returncode == 0, out + err
+    events = [json.loads(line) for line in
+              (root / "manifests" / "events.jsonl").read_text().splitlines()]
+    assert [rel] in [e["object"] for e in events if e["type"] == "ingestion"]
+    check_sums = subprocess.run(["sha256sum", "-c", "manifests/manifest-sha256.txt"], cwd=root,
+                                capture_output=True, text=True)
+    assert check_sums.returncode == 0, check_sums.stdout + check_sums.stderr
+    assert [r.type for r in read_warc(orphan)].count("response") == 1
+    assert [w for _, w, _ in catalog_rows(root)] == [rel, ArchiveRoot(root).relative(
+        next(w for w in warcs_in(root) if w != orphan))]

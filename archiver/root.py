@@ -156,7 +156,7 @@ class ArchiveRoot:
 
     def _acquire(self, state: _LockState, *, wait: bool, timeout: float | None) -> None:
         lock_path = self.manifests / LOCK_NAME
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             try:

@@ -10,6 +10,8 @@ been fsynced, so the catalog never points at bytes that are not on disk.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -110,6 +112,7 @@ class Catalog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
+        _create(path)
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -187,6 +190,13 @@ class Catalog:
 
     def _tx(self) -> _Transaction:
         return _Transaction(self._db, self.path)
+
+
+def _create(path: Path) -> None:
+    """Create the catalog file, empty, so its mode follows the umask (SQLite would
+    create it 0644 whatever the umask, and give its -wal and -shm files the same)."""
+    with contextlib.suppress(OSError):  # exists already, or SQLite will say why not
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666))
 
 
 class _Transaction:

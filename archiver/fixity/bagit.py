@@ -14,7 +14,8 @@ so a bag is never made of damaged evidence (run ``archiver verify`` to see
 what is wrong). The capture catalog is left out: it is derived data that
 ``archiver reindex`` rebuilds from the WARCs. The bag is built in a sibling
 folder and renamed into place, under the writer lock, so DEST is either
-absent or complete; a ``replication`` event records the export.
+absent or complete (the next export to DEST removes what a killed one left);
+a ``replication`` event records the export.
 """
 
 from __future__ import annotations
@@ -99,6 +100,31 @@ def _write_tags(bag: Path, files: int, size: int) -> None:
     (bag / "tagmanifest-sha256.txt").write_bytes("".join(lines).encode())
 
 
+def _remove_stale_partials(dest: Path) -> None:
+    """Remove the half-built bags for ``dest`` that killed exports left behind."""
+    prefix = f".{dest.name}.partial-"
+    try:
+        with os.scandir(dest.parent) as it:
+            found = [(e.path, e.name[len(prefix):]) for e in it if e.name.startswith(prefix)]
+    except FileNotFoundError:
+        return
+    for path, pid in found:
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
 def export_bagit(root: ArchiveRoot, dest: Path) -> ExportReport:
     """Write the archive as a BagIt 1.0 bag at ``dest`` (which must not exist).
 
@@ -108,12 +134,16 @@ def export_bagit(root: ArchiveRoot, dest: Path) -> ExportReport:
     dest = Path(dest).expanduser().absolute()
     if dest.exists():
         raise ConfigError(f"{dest}: already exists; give a new folder for the bag")
-    if dest.is_relative_to(root.path):
-        raise ConfigError(f"{dest}: is inside the archive root; put the bag elsewhere")
+    # Resolved, as the root is: a ".." or a symlinked folder on the way must
+    # not hide that the bag would land inside the archive it copies.
+    if dest.resolve().is_relative_to(root.path):
+        raise ConfigError(f"{dest}: is inside the archive root {root.path}; "
+                          "put the bag elsewhere")
     if not (root.manifest_path).is_file():
         raise VerifyError(root.manifest_path, "no manifest; run `archiver manifest`")
     partial = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
     with root.writer_lock():
+        _remove_stale_partials(dest)
         try:
             partial.mkdir(parents=True)
             with open(partial / "manifest-sha256.txt", "wb") as manifest:

@@ -135,7 +135,7 @@ def append_event(
     """
     with root.writer_lock():
         path = root.events_path
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o666)
         try:
             last, partial = _tail(fd)
             prev = None if last is None else _line_hash(last)

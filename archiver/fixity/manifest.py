@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from ..atomic import atomic_write
+from ..atomic import atomic_write, remove_stale_temps
 from ..errors import ArchiveRootError, ManifestError
 from ..root import MANIFEST_NAME, ArchiveRoot
 from ..warc.files import OPEN_SUFFIX
@@ -359,6 +359,8 @@ def record_ingest(root: ArchiveRoot, closed_warcs: Sequence[Path], *,
     files are not read again. Others (a crashed run's recovered files) are.
     """
     with root.writer_lock():
+        for tag_file in (root.manifest_path, root.records_path):
+            remove_stale_temps(tag_file)  # what a run killed while rewriting them left
         given = _closed_paths(root, closed_warcs)
         new = _unlisted(root, given)
         # Listed, still pending, and the history never recorded this manifest:

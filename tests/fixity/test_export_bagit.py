@@ -71,3 +71,38 @@ def test_export_is_recorded_as_a_replication_event(root: ArchiveRoot, tmp_path: 
     assert (last["type"], last["object"]) == ("replication", str(tmp_path / "bag"))
     assert last["counts"] == {"files": report.files, "bytes": report.bytes}
     assert verify_archive(root, jobs=1).passed
+
+
+def files_under(path: Path) -> set[Path]:
+    return set(path.rglob("*"))
+
+
+@pytest.mark.parametrize("via", ["dotdot", "symlink"])
+def test_export_into_the_archive_is_refused_through_dotdot_or_a_symlink(
+        root: ArchiveRoot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, via: str) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    if via == "symlink":
+        (tmp_path / "elsewhere" / "link").symlink_to(root.path / "warcs")
+        dest = tmp_path / "elsewhere" / "link" / "bag"
+    else:  # relative to a cwd outside the root, climbing back into it
+        monkeypatch.chdir(tmp_path / "elsewhere")
+        dest = Path("..") / root.path.name / "warcs" / "bag"
+    before = files_under(root.path)
+    result = CliRunner().invoke(cli, ["--root", str(root.path), "export", "bagit", str(dest)])
+    assert result.exit_code == 2, result.output
+    assert "is inside the archive root" in result.output
+    assert files_under(root.path) == before
+
+
+def test_the_next_export_removes_the_half_bag_a_killed_export_left(
+        root: ArchiveRoot, tmp_path: Path) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".bag.partial-{dead.pid}"
+    (stale / "data").mkdir(parents=True)
+    (stale / "data" / "half.warc.gz").write_bytes(b"x" * 1000)
+    other = tmp_path / ".other.partial-1"  # another destination's: not ours to touch
+    other.mkdir()
+    export_bagit(root, tmp_path / "bag")
+    assert not stale.exists() and other.exists()
+    assert bagit.Bag(str(tmp_path / "bag")).is_valid()

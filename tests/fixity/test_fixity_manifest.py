@@ -7,10 +7,12 @@ import gzip
 import hashlib
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from fixity_archive import records_of, warcs
+from servers import HTTPTestServer
 from warcio.archiveiterator import ArchiveIterator
 
 import archiver.atomic
@@ -171,3 +173,69 @@ def test_records_mode_checks_dechunked_payload_digests(root: ArchiveRoot) -> Non
         records=(DamagedRecord(0, rec.record_id, "http://127.0.0.1/x",
                                f"payload digest sha256:{rec.payload_sha256} does not match the "
                                f"header's sha256:{framed}"),))]
+
+
+# The CLI in a child that dies, as kill -9 would, just before renaming a new
+# manifest into place: its temporary file is left behind.
+DIE_BEFORE_MANIFEST_RENAME = """
+import os, sys
+real = os.replace
+def replace(src, dst, *a, **kw):
+    if os.path.basename(dst) == "manifest-sha256.txt":
+        os._exit(137)
+    return real(src, dst, *a, **kw)
+os.replace = replace
+from archiver.cli import main
+sys.argv[0] = "archiver"
+main()
+"""
+
+
+def archiver_cli(root: ArchiveRoot, *args: str, script: str | None = None,
+                 umask: int = -1) -> subprocess.CompletedProcess[str]:
+    command = ["-c", script] if script else ["-m", "archiver"]
+    return subprocess.run([sys.executable, *command, "--root", str(root.path), *args],
+                          capture_output=True, text=True, timeout=120, umask=umask)
+
+
+@pytest.mark.parametrize("next_run", ["manifest", "capture"])
+def test_temp_files_of_killed_runs_are_removed_by_the_next_writer(
+        root: ArchiveRoot, http_server: HTTPTestServer, next_run: str) -> None:
+    died = archiver_cli(root, "manifest", script=DIE_BEFORE_MANIFEST_RENAME)
+    assert died.returncode == 137, died.stderr
+    (left,) = root.manifests.glob(".*.tmp")
+    assert left.name.startswith(".manifest-sha256.txt.") and left.stat().st_size > 0
+    # what tempfile.mkstemp names looked like in earlier versions, and a file not ours
+    (root.manifests / ".records.jsonl.k3j_x9a2.tmp").write_bytes(b"{}\n" * 1000)
+    (root.manifests / ".records.jsonl.keep").write_bytes(b"mine")
+
+    if next_run == "manifest":
+        result = archiver_cli(root, "manifest")
+    else:
+        http_server.route("/next", b"<p>next</p>")
+        result = archiver_cli(root, "capture", http_server.url("/next"), "--delay", "0")
+    assert result.returncode == 0, result.stderr
+
+    assert sorted(p.name for p in root.manifests.iterdir() if p.name.startswith(".")) == [
+        ".lock", ".records.jsonl.keep"]
+    check = subprocess.run(["sha256sum", "-c", "manifests/manifest-sha256.txt"],
+                           cwd=root.path, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.mark.parametrize("umask", [0o027, 0o002])
+def test_every_file_a_run_creates_follows_the_umask(
+        tmp_path: Path, http_server: HTTPTestServer, umask: int) -> None:
+    http_server.route("/a", b"<p>a</p>")
+    root = ArchiveRoot(tmp_path / "archive")
+    result = archiver_cli(root, "capture", http_server.url("/a"), "--delay", "0", umask=umask)
+    assert result.returncode == 0, result.stderr
+    result = archiver_cli(root, "manifest", umask=umask)  # rewrites the manifest files
+    assert result.returncode == 0, result.stderr
+    (warc,) = root.warcs.rglob("*.warc.gz")
+    created = [warc, *root.manifests.iterdir()]
+    modes = {p.relative_to(root.path).as_posix(): oct(p.stat().st_mode & 0o777)
+             for p in created}
+    assert modes == {name: oct(0o666 & ~umask) for name in modes}
+    assert {"manifests/manifest-sha256.txt", "manifests/records.jsonl",
+            "manifests/events.jsonl", "manifests/catalog.sqlite"} <= set(modes)

@@ -52,7 +52,7 @@ def index_warcs(root: ArchiveRoot, catalog: Catalog,
         added, error = _index_one(root, catalog, path)
         count += added
         if error is not None:
-            log.warning("%s", error)
+            log.info("%s", error)  # (the caller reports what it collects)
             errors.append(error)
     return count, errors
 

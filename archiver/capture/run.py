@@ -158,7 +158,8 @@ def _recover(root: ArchiveRoot, catalog: Catalog) -> list[Path]:
                     "listed now", root.relative(path))
     recovered = sorted({*reopened, *orphans})
     if recovered:
-        index_warcs(root, catalog, recovered)
+        for error in index_warcs(root, catalog, recovered)[1]:
+            log.warning("%s", error)
     return recovered
 
 

@@ -24,14 +24,13 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from warcio.archiveiterator import ArchiveIterator
-
 from ..errors import ArchiverError, ExtractError, WarcError
 from ..hashing import sha256_hex
 from ..root import ArchiveRoot
 from ..warc.digester import chunked_coding
 from ..warc.files import find_warc_files
 from ..warc.payload import DEFAULT_MAX_BODY, decode_content, read_payload
+from ..warc.reader import RecordReader
 from ..warc.record import iter_records
 from .article import Article, extract_article
 
@@ -158,6 +157,7 @@ class _Run:
         try:
             for entry in iter_records(path):
                 item = self.record(path, entry.offset, entry.record)
+                entry.finish()  # a record found damaged at its end gives no article
                 if item is not None:
                     yield item
         except WarcError as exc:
@@ -213,11 +213,13 @@ class _Run:
         try:
             with open(path, "rb") as fh:
                 fh.seek(offset)
-                record = next(iter(ArchiveIterator(fh)))
+                reader = RecordReader(fh)
+                record = next(iter(reader))
                 resp = _identify(path, offset, record)
                 if not _is_html_ok(resp):
                     return None
                 found = self.response(resp, record)
+                reader.read_to_end()  # the same verdict on damage as when it was first read
                 if found is None:
                     return None
         except ExtractError as exc:

@@ -3,6 +3,8 @@ stopped; and a real archive made by capture, copied for each test that damages i
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -84,3 +86,20 @@ def pristine(tmp_path_factory: pytest.TempPathFactory, demo_site: DemoSite) -> P
 def root(pristine: Path, tmp_path: Path) -> ArchiveRoot:
     """A private copy of the pristine archive, for a test to damage."""
     return copy_archive(pristine, tmp_path / "archive")
+
+
+# CI sets ARCHIVER_FAIL_ON_SKIP=1: there every extra and every dataset is
+# installed, so a skipped test means something is missing, and the run fails.
+_SKIPPED: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _SKIPPED.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _SKIPPED and os.environ.get("ARCHIVER_FAIL_ON_SKIP") == "1" and exitstatus == 0:
+        print(f"\nARCHIVER_FAIL_ON_SKIP: {len(_SKIPPED)} test(s) skipped: "
+              + ", ".join(_SKIPPED[:10]), file=sys.stderr)
+        session.exitstatus = 1

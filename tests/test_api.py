@@ -7,6 +7,7 @@ import itertools
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import click
@@ -74,3 +75,26 @@ def test_readme_failure_reason_table_lists_every_code() -> None:
     for row in itertools.takewhile(lambda r: r.lstrip().startswith("|"), rows):
         codes.update(re.findall(r"`([a-z-]+)`", row.split("|")[1]))
     assert codes == {r.value for r in archiver.FailureReason}
+
+
+def test_ci_dependency_floors_match_pyproject() -> None:
+    """CI tests the lowest versions pyproject allows: the two lists must agree."""
+    repo = README.parent
+    deps = tomllib.loads((repo / "pyproject.toml").read_text())["project"]["dependencies"]
+    wanted = {}
+    for dep in deps:
+        name, _, version = dep.partition(">=")
+        wanted[name.strip().lower()] = version.strip()
+    pinned = {}
+    for line in (repo / ".ci" / "floors.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pinned[name.strip().lower()] = version.strip()
+
+    def norm(v: str) -> tuple[int, ...]:
+        parts = [int(x) for x in v.split(".")]
+        while parts and parts[-1] == 0:
+            parts.pop()
+        return tuple(parts)
+
+    assert {k: norm(v) for k, v in pinned.items()} == {k: norm(v) for k, v in wanted.items()}

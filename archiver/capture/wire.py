@@ -20,6 +20,19 @@ and would hand a ``103`` over as if it were the answer, leaving the real
 response on the connection). Their exact bytes are kept apart in
 :attr:`Exchange.interim`, so the response record holds one well-formed HTTP
 message and nothing received is lost.
+
+What this relies on, below the public APIs of requests and urllib3 (the
+floors in pyproject.toml are tested with exactly these; re-check them on a
+major upgrade):
+
+* ``requests.adapters.HTTPAdapter.get_connection_with_tls_context`` (requests
+  >= 2.32.2), overridden to hand the pool the pending :class:`Exchange`, and
+  ``init_poolmanager`` / ``poolmanager.pool_classes_by_scheme``.
+* ``urllib3.connectionpool.HTTP(S)ConnectionPool.ConnectionCls`` and
+  ``_get_conn``, to make and adopt recording connections.
+* ``urllib3.connection.HTTP(S)Connection.connect``, ``send``, ``getresponse``
+  and ``sock``; and ``http.client.HTTPResponse.begin`` and its ``fp`` (made
+  by ``sock.makefile``), where the consumed bytes are teed.
 """
 
 from __future__ import annotations

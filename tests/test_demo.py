@@ -8,6 +8,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
+from warcassert import split_chunked
 
 from archiver.demo import DemoPage, DemoSite, load_site
 
@@ -26,20 +27,6 @@ def raw_get(site: DemoSite, path: str) -> bytes:
         while data := sock.recv(65536):
             chunks.append(data)
     return b"".join(chunks)
-
-
-def dechunk(body: bytes) -> bytes:
-    out: list[bytes] = []
-    rest = body
-    while True:
-        size_line, rest = rest.split(b"\r\n", 1)
-        size = int(size_line, 16)
-        if size == 0:
-            assert rest == b"\r\n"
-            return b"".join(out)
-        out.append(rest[:size])
-        assert rest[size : size + 2] == b"\r\n"
-        rest = rest[size + 2 :]
 
 
 def get(site: DemoSite, path: str) -> tuple[int, http.client.HTTPMessage, bytes]:
@@ -73,7 +60,9 @@ def test_chunked_gzip_page_is_really_chunked_and_gzipped(site: DemoSite) -> None
     assert b"\r\nContent-Encoding: gzip" in head
     assert b"Content-Length" not in head
     assert body.count(b"\r\n") > 4  # several chunks, not one
-    assert gzip.decompress(dechunk(body)) == page.body()
+    payload, trailer = split_chunked(body)
+    assert trailer == b"\r\n"
+    assert gzip.decompress(payload) == page.body()
 
 
 def test_gbk_pages_declare_exactly_what_site_json_says(site: DemoSite) -> None:

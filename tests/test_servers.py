@@ -13,6 +13,7 @@ from collections.abc import Callable
 import http_scripts as hs
 import pytest
 from servers import HTTPTestServer, RawServer, Response, retry_after
+from warcassert import dechunk, split_chunked
 
 
 def fetch(server: HTTPTestServer | RawServer, path: str, *, method: str = "GET",
@@ -38,18 +39,6 @@ def http_get(server: HTTPTestServer, path: str) -> tuple[int, http.client.HTTPMe
         return resp.status, resp.headers, resp.read()
     finally:
         conn.close()
-
-
-def dechunk(body: bytes) -> tuple[bytes, bytes]:
-    """(payload, trailer section) of a chunked body; chunk extensions ignored."""
-    out: list[bytes] = []
-    while True:
-        line, body = body.split(b"\r\n", 1)
-        size = int(line.split(b";")[0], 16)
-        if size == 0:
-            return b"".join(out), body
-        out.append(body[:size])
-        body = body[size + 2 :]
 
 
 # ------------------------------------------------------------------ HTTP server
@@ -158,7 +147,7 @@ def test_chunked_with_extensions_and_trailers(raw_server: RawServer) -> None:
     head, _, body = received.partition(b"\r\n\r\n")
     assert b"Transfer-Encoding: chunked" in head and b"Trailer: X-Checksum" in head
     assert body.startswith(b"6;a=1\r\nhello \r\n8\r\nchunked \r\n5;name=\"quoted\"\r\n")
-    payload, trailer = dechunk(body)
+    payload, trailer = split_chunked(body)
     assert payload == b"hello chunked world"
     assert trailer == b"X-Checksum: abc\r\n\r\n"
     assert received == raw_server.sent("/c")
@@ -170,7 +159,7 @@ def test_gzip_chunked(raw_server: RawServer) -> None:
     received, _ = fetch(raw_server, "/gz")
     head, _, body = received.partition(b"\r\n\r\n")
     assert b"Content-Encoding: gzip" in head
-    assert gzip.decompress(dechunk(body)[0]) == text
+    assert gzip.decompress(dechunk(body)) == text
 
 
 def test_truncated_body_then_close(raw_server: RawServer) -> None:
@@ -237,7 +226,7 @@ def test_huge_body_is_streamed_and_digested(make_raw_server: Callable[..., RawSe
     assert ex.sent_length == len(received) and len(ex.sent) == 1024
     assert ex.sent_sha256 == hashlib.sha256(received).hexdigest()
     body = fetch(server, "/bigc")[0].partition(b"\r\n\r\n")[2]
-    assert len(dechunk(body)[0]) == size
+    assert len(dechunk(body)) == size
 
 
 def test_client_that_hangs_up_mid_body(raw_server: RawServer) -> None:

@@ -60,7 +60,8 @@ class Rec:
         return out
 
 
-def b32(data: bytes) -> str:
+def sha256_label(data: bytes) -> str:
+    """The WARC digest label of ``data``'s sha256 (``sha256:`` + base32), computed here."""
     return "sha256:" + base64.b32encode(hashlib.sha256(data).digest()).decode()
 
 
@@ -69,21 +70,27 @@ def dechunk(body: bytes, *, partial: bool = False) -> bytes:
 
     With ``partial``, a body cut anywhere (a truncated record) yields the data up to the cut.
     """
+    return split_chunked(body, partial=partial)[0]
+
+
+def split_chunked(body: bytes, *, partial: bool = False) -> tuple[bytes, bytes]:
+    """``(payload, trailer section)`` of a chunked body; chunk extensions ignored."""
     out = bytearray()
     pos = 0
     while True:
         end = body.find(b"\r\n", pos)
         if end < 0:
             assert partial, "chunked body ends without its last chunk"
-            return bytes(out)
+            return bytes(out), b""
         size = int(body[pos:end].split(b";")[0].strip(), 16)
         pos = end + 2
         if size == 0:
-            return bytes(out)
+            return bytes(out), body[pos:]
         out += body[pos : pos + size]
         if pos + size > len(body):
             assert partial, "chunk shorter than its size line"
-            return bytes(out)
+            return bytes(out), b""
+        assert body[pos + size : pos + size + 2] == b"\r\n", "chunk not followed by CRLF"
         pos += size + 2
 
 
@@ -108,14 +115,15 @@ def read_warc(path: Path) -> list[Rec]:
 
 
 def _check_digests(rec: Rec) -> None:
-    assert rec.headers["WARC-Block-Digest"] == b32(rec.block), f"block digest of {rec.id}"
+    assert rec.headers["WARC-Block-Digest"] == sha256_label(rec.block), f"block digest of {rec.id}"
     if rec.type == "response":
         body = rec.http_body
         if is_chunked(rec.http_head):
             body = dechunk(body, partial="WARC-Truncated" in rec.headers)
-        assert rec.headers["WARC-Payload-Digest"] == b32(body), f"payload digest of {rec.id}"
+        assert rec.headers["WARC-Payload-Digest"] == sha256_label(body), \
+            f"payload digest of {rec.id}"
     if rec.type == "request":
-        assert rec.headers["WARC-Payload-Digest"] == b32(rec.http_body)
+        assert rec.headers["WARC-Payload-Digest"] == sha256_label(rec.http_body)
 
 
 def warcs_in(root: Path) -> list[Path]:

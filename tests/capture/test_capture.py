@@ -22,9 +22,9 @@ from warcassert import (
     Rec,
     all_records,
     assert_warcio_check_passes,
-    b32,
     dechunk,
     read_warc,
+    sha256_label,
     warcs_in,
 )
 
@@ -80,7 +80,7 @@ def test_plain_page_is_recorded_byte_for_byte(tmp_path: Path, raw: RawServer) ->
     request = by_type(recs, "request")[0]
     assert response.block == bytes(sent.sent)
     assert request.block == sent.request
-    assert response.headers["WARC-Payload-Digest"] == b32(body)
+    assert response.headers["WARC-Payload-Digest"] == sha256_label(body)
     assert response.headers["WARC-Block-Digest"] == "sha256:" + _b32hex(sent.sent_sha256)
     assert request.headers["WARC-Concurrent-To"] == response.id
     assert response.headers["WARC-IP-Address"] == request.headers["WARC-IP-Address"] == "127.0.0.1"
@@ -127,13 +127,13 @@ def test_chunked_gzip_kept_on_the_wire_payload_digest_dechunked(
     plain = responses[raw.url("/rfa")]
     assert plain.block == bytes(raw.exchanges_for("/rfa")[0].wait().sent)
     assert b"3;x=1\r\nabc\r\n" in plain.http_body and b"X-Checksum: none" in plain.http_body
-    assert plain.headers["WARC-Payload-Digest"] == b32(b"abcdefghij")
+    assert plain.headers["WARC-Payload-Digest"] == sha256_label(b"abcdefghij")
 
     gz = responses[raw.url("/gz")]
     assert gz.block == bytes(raw.exchanges_for("/gz")[0].wait().sent)
     encoded = gzip.compress(article, mtime=0)
     assert dechunk(gz.http_body) == encoded  # content-encoding kept
-    assert gz.headers["WARC-Payload-Digest"] == b32(encoded)
+    assert gz.headers["WARC-Payload-Digest"] == sha256_label(encoded)
     assert gzip.decompress(dechunk(gz.http_body)) == article
 
 
@@ -303,7 +303,7 @@ def test_interim_responses_are_kept_apart_from_the_response(
     assert response.status == 200
     assert sent == b"".join(interim) + response.block
     assert response.http_body == body
-    assert response.headers["WARC-Payload-Digest"] == b32(body)
+    assert response.headers["WARC-Payload-Digest"] == sha256_label(body)
     meta = next(r for r in by_type(recs, "metadata") if r.uri == raw.url("/hints"))
     kept = [v.split(" ", 1) for v in meta.fields()["interim-response"]]
     assert [url for url, _ in kept] == [raw.url("/hints")] * len(interim)
@@ -361,7 +361,7 @@ def test_body_over_max_bytes_is_cut_and_marked(tmp_path: Path, raw: RawServer) -
         assert len(payload) == 100_000
         assert payload == expected[:100_000]
         assert served.startswith(rec.http_body)
-        assert rec.headers["WARC-Payload-Digest"] == b32(payload)
+        assert rec.headers["WARC-Payload-Digest"] == sha256_label(payload)
     with Catalog(tmp_path / "manifests" / "catalog.sqlite") as cat:
         assert {c.truncated for c in cat.captures()} == {"length"}
 
@@ -537,7 +537,7 @@ def test_identical_payload_becomes_a_revisit(tmp_path: Path, web: HTTPTestServer
     assert revisit.headers["WARC-Refers-To"] == original.id
     assert revisit.headers["WARC-Refers-To-Target-URI"] == web.url("/original")
     assert revisit.headers["WARC-Refers-To-Date"] == original.headers["WARC-Date"]
-    assert revisit.headers["WARC-Payload-Digest"] == b32(page)
+    assert revisit.headers["WARC-Payload-Digest"] == sha256_label(page)
     assert revisit.block.endswith(b"\r\n\r\n") and page not in revisit.block
 
 

@@ -3,7 +3,6 @@ deliberately broken), a real capture of the sample site, and every output format
 
 from __future__ import annotations
 
-import base64
 import gzip
 import hashlib
 import json
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from warcassert import sha256_label
 
 from archiver.cli import cli
 from archiver.extract.reader import Extracted, Problem, extract_warcs
@@ -33,10 +33,6 @@ DATE = "2024-05-01T10:00:00Z"
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _label(data: bytes) -> str:
-    return "sha256:" + base64.b32encode(hashlib.sha256(data).digest()).decode()
 
 
 def _chunked(body: bytes, size: int = 100) -> bytes:
@@ -75,14 +71,14 @@ class Warc:
         headers += ["Transfer-Encoding: chunked"] if chunked else [f"Content-Length: {len(body)}"]
         block = ("\r\n".join(headers) + "\r\n\r\n").encode() + payload
         return self.record("response", uri, block,
-                           {"WARC-Payload-Digest": digest or _label(body)})
+                           {"WARC-Payload-Digest": digest or sha256_label(body)})
 
     def revisit(self, uri: str, original: str, original_uri: str) -> str:
         head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
         return self.record("revisit", uri, head, {
             "WARC-Profile": "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest",
             "WARC-Refers-To": original, "WARC-Refers-To-Target-URI": original_uri,
-            "WARC-Refers-To-Date": DATE, "WARC-Payload-Digest": _label(PAGE)})
+            "WARC-Refers-To-Date": DATE, "WARC-Payload-Digest": sha256_label(PAGE)})
 
 
 @pytest.fixture
@@ -182,7 +178,7 @@ def test_bad_records_are_reported_and_the_run_goes_on(root: ArchiveRoot) -> None
     bad = warc.response("http://e.org/bad", b"not gzip at all", coding="gzip")
     bomb = gzip.compress(b"<p>" + b"a" * (40 << 20))
     boom = warc.response("http://e.org/bomb", bomb, coding="gzip")
-    lie = warc.response("http://e.org/lie", PAGE, digest=_label(b"something else"))
+    lie = warc.response("http://e.org/lie", PAGE, digest=sha256_label(b"something else"))
     orphan = warc.revisit("http://e.org/gone", "<urn:uuid:nowhere>", "http://e.org/gone")
     good = warc.response("http://e.org/good", PAGE)
     code, out, err = _run(root)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from fixity_archive import records_of, warcs
 from servers import HTTPTestServer
+from warcassert import sha256_label
 from warcio.archiveiterator import ArchiveIterator
 
 import archiver.atomic
@@ -137,17 +138,13 @@ def test_an_unsorted_manifest_is_rejected_with_its_line(root: ArchiveRoot) -> No
 CHUNKED = b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
 
 
-def _label(data: bytes) -> str:
-    return "sha256:" + base64.b32encode(hashlib.sha256(data).digest()).decode()
-
-
 def _warc_with(payload_label: str) -> bytes:
     """A one-response WARC, chunked body, with the given WARC-Payload-Digest."""
     block = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + CHUNKED
     head = ("WARC/1.1\r\nWARC-Type: response\r\n"
             "WARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-000000000001>\r\n"
             "WARC-Target-URI: http://127.0.0.1/x\r\nWARC-Date: 2024-01-01T00:00:00Z\r\n"
-            f"WARC-Block-Digest: {_label(block)}\r\nWARC-Payload-Digest: {payload_label}\r\n"
+            f"WARC-Block-Digest: {sha256_label(block)}\r\nWARC-Payload-Digest: {payload_label}\r\n"
             "Content-Type: application/http; msgtype=response\r\n"
             f"Content-Length: {len(block)}\r\n\r\n").encode()
     return gzip.compress(head + block + b"\r\n\r\n", mtime=0)
@@ -156,8 +153,8 @@ def _warc_with(payload_label: str) -> bytes:
 def test_records_mode_checks_dechunked_payload_digests(root: ArchiveRoot) -> None:
     good = root.warcs / "good.warc.gz"
     bad = root.warcs / "bad.warc.gz"
-    good.write_bytes(_warc_with(_label(b"hello world")))  # de-chunked: correct
-    bad.write_bytes(_warc_with(_label(b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")))  # framed
+    good.write_bytes(_warc_with(sha256_label(b"hello world")))  # de-chunked: correct
+    bad.write_bytes(_warc_with(sha256_label(b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")))  # framed
     rebuild_manifest(root, jobs=1)
     scan = scan_warc(bad)
     rec = scan.records[0]

@@ -7,9 +7,7 @@ damage is exactly what each case says.
 
 from __future__ import annotations
 
-import base64
 import gzip
-import hashlib
 import struct
 import subprocess
 import sys
@@ -18,6 +16,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from warcassert import sha256_label
 
 from archiver import ArchiveRoot
 from archiver.capture.reindex import rebuild
@@ -31,16 +30,12 @@ PAGE = (b"<html><head><title>Detention centres</title></head><body><article>"
         + b"</article></body></html>")
 
 
-def _label(data: bytes) -> str:
-    return "sha256:" + base64.b32encode(hashlib.sha256(data).digest()).decode()
-
-
 def _record(rec_type: str, block: bytes, *, uri: str = "http://example.org/camps",
             content_type: str = "application/http; msgtype=response",
             drop: str = "", length_extra: int = 0) -> bytes:
     fields = [("WARC-Type", rec_type), ("WARC-Record-ID", f"<urn:uuid:{rec_type}-{len(block)}>"),
               ("WARC-Date", "2026-01-02T03:04:05Z"), ("WARC-Target-URI", uri),
-              ("Content-Type", content_type), ("WARC-Block-Digest", _label(block)),
+              ("Content-Type", content_type), ("WARC-Block-Digest", sha256_label(block)),
               ("Content-Length", str(len(block) + length_extra))]
     head = "WARC/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields if k != drop)
     return head.encode() + b"\r\n" + block + b"\r\n\r\n"

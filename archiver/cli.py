@@ -416,13 +416,8 @@ def extract(obj: Context, /, warcs: tuple[Path, ...], html_file: Path | None, ur
     WARC files, never from the web; each article carries its provenance.
     """
     from .errors import ConfigError
-    from .extract.reader import (
-        Problem,
-        extract_html_file,
-        extract_warcs,
-        find_warcs,
-        render_extracted,
-    )
+    from .extract.reader import Problem, extract_html_file, extract_warcs, find_warcs
+    from .extract.render import render_extracted
 
     if html_file is not None and warcs:
         fail(ConfigError("give WARC files or --html FILE, not both"))

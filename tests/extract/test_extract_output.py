@@ -6,7 +6,7 @@ from pathlib import Path
 
 from archiver import Article, extract_article
 from archiver.demo import load_site
-from archiver.extract.reader import markdown_body
+from archiver.extract.render import markdown_body
 
 
 def _article(path_end: str) -> Article:

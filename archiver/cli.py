@@ -416,7 +416,7 @@ def extract(obj: Context, /, warcs: tuple[Path, ...], html_file: Path | None, ur
     WARC files, never from the web; each article carries its provenance.
     """
     from .errors import ConfigError
-    from .extract.reader import Problem, extract_html_file, extract_warcs, find_warcs
+    from .extract.reader import ExtractFailure, extract_html_file, extract_warcs, find_warcs
     from .extract.render import render_extracted
 
     if html_file is not None and warcs:
@@ -434,7 +434,7 @@ def extract(obj: Context, /, warcs: tuple[Path, ...], html_file: Path | None, ur
     done = problems = 0
     with output.open("w", encoding="utf-8") if output else _utf8_stdout() as out:
         for item in items:
-            if isinstance(item, Problem):
+            if isinstance(item, ExtractFailure):
                 click.echo(f"archiver: {item}", err=True)
                 problems += 1
             else:

@@ -9,7 +9,7 @@ to the original response its ``WARC-Refers-To`` names. Each article carries
 its provenance: WARC file, record ID and offset, target URI, capture date,
 payload sha256 and the sha256 of the extracted text.
 
-A record that cannot be read or extracted is yielded as a :class:`Problem`
+A record that cannot be read or extracted is yielded as an :class:`ExtractFailure`
 naming the file and offset, and the run goes on.
 """
 
@@ -33,8 +33,14 @@ from ..warc.reader import RecordReader
 from ..warc.record import iter_records
 from .article import Article, extract_article
 
-__all__ = ["Extracted", "Problem", "Provenance", "extract_html_file", "extract_warcs",
-           "find_warcs"]
+__all__ = [
+    "ExtractFailure",
+    "Extracted",
+    "Provenance",
+    "extract_html_file",
+    "extract_warcs",
+    "find_warcs",
+]
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +79,7 @@ class Extracted:
 
 
 @dataclass(frozen=True)
-class Problem:
+class ExtractFailure:
     """A record (or file) we could not extract from."""
 
     warc_file: str
@@ -126,7 +132,7 @@ def extract_html_file(path: Path, url: str | None = None) -> Extracted:
 
 def extract_warcs(
     paths: Iterable[Path], *, root: ArchiveRoot | None = None, max_body: int = DEFAULT_MAX_BODY
-) -> Iterator[Extracted | Problem]:
+) -> Iterator[Extracted | ExtractFailure]:
     """Articles (and problems) from every HTML 200 response and revisit in ``paths``."""
     run = _Run(root, max_body)
     for path in paths:
@@ -152,7 +158,7 @@ class _Run:
                 pass
         return path.as_posix()
 
-    def file(self, path: Path) -> Iterator[Extracted | Problem]:
+    def file(self, path: Path) -> Iterator[Extracted | ExtractFailure]:
         try:
             for entry in iter_records(path):
                 item = self.record(path, entry.offset, entry.record)
@@ -160,9 +166,9 @@ class _Run:
                 if item is not None:
                     yield item
         except WarcError as exc:
-            yield Problem(self.name(path), exc.offset, str(exc).split(": ", 1)[-1])
+            yield ExtractFailure(self.name(path), exc.offset, str(exc).split(": ", 1)[-1])
 
-    def record(self, path: Path, offset: int, record: Any) -> Extracted | Problem | None:
+    def record(self, path: Path, offset: int, record: Any) -> Extracted | ExtractFailure | None:
         kind = record.rec_type
         if kind not in {"response", "revisit"}:
             return None
@@ -177,9 +183,9 @@ class _Run:
                 return self.response(resp, record)
             return self.revisit(resp)
         except ExtractError as exc:
-            return Problem(self.name(path), offset, str(exc))
+            return ExtractFailure(self.name(path), offset, str(exc))
         except Exception as exc:  # warcio/zlib raise many types on damaged records
-            return Problem(self.name(path), offset, f"unreadable record: {exc}")
+            return ExtractFailure(self.name(path), offset, f"unreadable record: {exc}")
 
     def response(self, resp: _Response, record: Any) -> Extracted | None:
         chunked = chunked_coding(resp.headers.get_header("Transfer-Encoding"))
@@ -201,13 +207,13 @@ class _Run:
         )
         return Extracted(article, prov)
 
-    def revisit(self, rev: _Response) -> Extracted | Problem | None:
+    def revisit(self, rev: _Response) -> Extracted | ExtractFailure | None:
         if rev.refers_to not in self.responses:
             self.pending.append(rev)
             return None
         return self.resolve(rev, rev.refers_to)
 
-    def resolve(self, rev: _Response, original: str) -> Extracted | Problem | None:
+    def resolve(self, rev: _Response, original: str) -> Extracted | ExtractFailure | None:
         path, offset = self.responses[original]
         try:
             with open(path, "rb") as fh:
@@ -222,9 +228,9 @@ class _Run:
                 if found is None:
                     return None
         except ExtractError as exc:
-            return Problem(self.name(rev.path), rev.offset, f"revisit of {original}: {exc}")
+            return ExtractFailure(self.name(rev.path), rev.offset, f"revisit of {original}: {exc}")
         except Exception as exc:  # damaged original: report against the revisit
-            return Problem(self.name(rev.path), rev.offset,
+            return ExtractFailure(self.name(rev.path), rev.offset,
                            f"cannot read original {original}: {exc}")
         prov = replace(
             found.provenance, warc_file=self.name(rev.path), record_id=rev.record_id,
@@ -233,7 +239,7 @@ class _Run:
         )
         return Extracted(found.article, prov)
 
-    def deferred_revisits(self) -> Iterator[Extracted | Problem]:
+    def deferred_revisits(self) -> Iterator[Extracted | ExtractFailure]:
         """Revisits met before their original (it was in a later file)."""
         for rev in self.pending:
             original = rev.refers_to
@@ -242,7 +248,7 @@ class _Run:
                 if item is not None:
                     yield item
             else:
-                yield Problem(self.name(rev.path), rev.offset,
+                yield ExtractFailure(self.name(rev.path), rev.offset,
                               f"revisit of {original or '?'}: original record not in these WARCs")
 
 

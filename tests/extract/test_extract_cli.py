@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from warcassert import sha256_label
 
 from archiver.cli import cli
-from archiver.extract.reader import Extracted, Problem, extract_warcs
+from archiver.extract.reader import Extracted, ExtractFailure, extract_warcs
 from archiver.root import ArchiveRoot
 
 ARTICLE = "".join(
@@ -257,7 +257,7 @@ def test_library_yields_problems_in_order(root: ArchiveRoot) -> None:
     warc.response("http://e.org/bad", b"garbage", coding="gzip")
     warc.response("http://e.org/good", PAGE)
     items = list(extract_warcs([warc.path], root=root))
-    assert [type(i) for i in items] == [Problem, Extracted]
+    assert [type(i) for i in items] == [ExtractFailure, Extracted]
 
 
 def test_capture_of_the_sample_site_then_extract(root: ArchiveRoot) -> None:

@@ -20,7 +20,7 @@ from warcassert import sha256_label
 
 from archiver import ArchiveRoot
 from archiver.capture.reindex import rebuild
-from archiver.extract.reader import Extracted, Problem, extract_warcs
+from archiver.extract.reader import Extracted, ExtractFailure, extract_warcs
 from archiver.fixity.manifest import rebuild_manifest
 from archiver.fixity.verification import VerifyMode, verify_archive
 from archiver.warc.reader import MAX_HEADER_BYTES
@@ -99,7 +99,7 @@ def test_verify_reindex_and_extract_agree_on_a_damaged_record(tmp_path: Path, ca
     assert [(e.path, e.offset) for e in errors] == [(root.warcs / "damaged.warc.gz", offset)]
 
     items = list(extract_warcs([root.warcs / "damaged.warc.gz"], root=root))
-    assert items == [Problem(rel, offset, items[0].message)] if items else False
+    assert items == [ExtractFailure(rel, offset, items[0].message)] if items else False
     # The same words in all three, naming the damage.
     reason = report.problems[0].records[0].reason
     assert reason.removeprefix("cannot be parsed: ") in str(errors[0]) and \

@@ -15,7 +15,7 @@ import logging
 import shutil
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -399,38 +399,44 @@ def bagit(obj: Context, /, dest: Path) -> None:
 
 
 @cli.command()
-@click.argument("warcs", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("warcs", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--html", "html_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Extract one saved HTML page instead of WARC records.")
 @click.option("--url", help="The --html page's URL (resolves its canonical link).")
+@click.option("--all-captures", is_flag=True,
+              help="Every capture of a page, not one per distinct payload per URL.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write here instead of stdout.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "text", "markdown"]),
               default="jsonl", show_default=True)
 @pass_ctx
 def extract(obj: Context, /, warcs: tuple[Path, ...], html_file: Path | None, url: str | None,
-            output: Path | None, fmt: str) -> None:
-    """Extract article text and metadata from the archive's HTML pages (or given WARCs).
+            all_captures: bool, output: Path | None, fmt: str) -> None:
+    """Extract article text and metadata from the archive's HTML pages (or the
+    given WARC files, or the WARCs under the given folders).
 
     Reads every HTML response with status 200 (and revisits of one) from the
-    WARC files, never from the web; each article carries its provenance.
+    WARC files, never from the web; each article carries its provenance. A
+    page captured again unchanged is given once unless --all-captures.
     """
     from .errors import ConfigError
-    from .extract.reader import ExtractFailure, extract_html_file, extract_warcs, find_warcs
+    from .extract.reader import Extracted, ExtractFailure, extract_html_file, extract_warcs
     from .extract.render import render_extracted
 
     if html_file is not None and warcs:
         fail(ConfigError("give WARC files or --html FILE, not both"))
     if url is not None and html_file is None:
         fail(ConfigError("--url only applies to --html FILE"))
+    run = None
     if html_file is not None:
         try:
-            items: Any = [extract_html_file(html_file, url)]
+            items: Iterable[Extracted | ExtractFailure] = [extract_html_file(html_file, url)]
         except ArchiverError as exc:
             click.echo(f"archiver: {exc}", err=True)
             sys.exit(EXIT_FAILED)
     else:
-        items = extract_warcs(list(warcs) or find_warcs(obj.root), root=obj.root)
+        items = run = extract_warcs(_warc_files(obj.root, warcs), root=obj.root,
+                                    all_captures=all_captures)
     done = problems = 0
     with output.open("w", encoding="utf-8") if output else _utf8_stdout() as out:
         for item in items:
@@ -441,8 +447,30 @@ def extract(obj: Context, /, warcs: tuple[Path, ...], html_file: Path | None, ur
                 out.write(render_extracted(item, fmt))
                 done += 1
     if not obj.quiet:
-        click.echo(f"extracted {done} article(s), {problems} problem(s)", err=True)
+        repeats = (f", {run.duplicates} unchanged recapture(s) left out (--all-captures "
+                   "keeps them)") if run is not None and run.duplicates else ""
+        click.echo(f"extracted {done} article(s){repeats}, {problems} problem(s)", err=True)
     sys.exit(EXIT_FAILED if problems else EXIT_OK)
+
+
+def _warc_files(root: ArchiveRoot, given: tuple[Path, ...]) -> list[Path]:
+    """The WARC files named, with each named folder's WARCs in its place; by
+    default the archive's. Exits 2 when a folder (or the archive) holds none."""
+    from .errors import ConfigError
+    from .warc.files import find_warc_files
+
+    files: list[Path] = []
+    for path in given or (root.warcs,):
+        if not path.is_dir():
+            files.append(path)
+            continue
+        found = find_warc_files(path)
+        if not found:
+            hint = "capture pages first (archiver capture URL), or " if not given else ""
+            fail(ConfigError(f"{path}: no WARC files (*.warc.gz, *.warc) in this folder; "
+                             f"{hint}give WARC files or a folder that holds some"))
+        files.extend(found)
+    return files
 
 
 @contextlib.contextmanager

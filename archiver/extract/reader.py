@@ -9,8 +9,10 @@ to the original response its ``WARC-Refers-To`` names. Each article carries
 its provenance: WARC file, record ID and offset, target URI, capture date,
 payload sha256 and the sha256 of the extracted text.
 
-A record that cannot be read or extracted is yielded as an :class:`ExtractFailure`
-naming the file and offset, and the run goes on.
+A page captured again unchanged (same URL, same payload digest) is given once
+unless every capture is asked for. A record that cannot be read or extracted
+is yielded as an :class:`ExtractFailure` naming the file and offset, and the
+run goes on.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from ..errors import ArchiverError, ExtractError, WarcError
 from ..hashing import sha256_hex
 from ..root import ArchiveRoot
 from ..warc.digester import chunked_coding
-from ..warc.files import find_warc_files
 from ..warc.payload import DEFAULT_MAX_BODY, decode_content, read_payload
 from ..warc.reader import RecordReader
 from ..warc.record import iter_records
@@ -37,9 +38,9 @@ __all__ = [
     "ExtractFailure",
     "Extracted",
     "Provenance",
+    "WarcExtraction",
     "extract_html_file",
     "extract_warcs",
-    "find_warcs",
 ]
 
 log = logging.getLogger(__name__)
@@ -108,9 +109,6 @@ class _Response:
     refers_to: str
 
 
-def find_warcs(root: ArchiveRoot) -> list[Path]:
-    """The archive's closed WARC files, sorted (``.open`` files are being written)."""
-    return find_warc_files(root.warcs)
 
 
 def text_sha256(text: str) -> str:
@@ -131,23 +129,55 @@ def extract_html_file(path: Path, url: str | None = None) -> Extracted:
 
 
 def extract_warcs(
-    paths: Iterable[Path], *, root: ArchiveRoot | None = None, max_body: int = DEFAULT_MAX_BODY
-) -> Iterator[Extracted | ExtractFailure]:
-    """Articles (and problems) from every HTML 200 response and revisit in ``paths``."""
-    run = _Run(root, max_body)
-    for path in paths:
-        yield from run.file(path)
-    yield from run.deferred_revisits()
+    paths: Iterable[Path], *, root: ArchiveRoot | None = None, max_body: int = DEFAULT_MAX_BODY,
+    all_captures: bool = False,
+) -> WarcExtraction:
+    """Articles (and failures) from the HTML 200 responses and revisits in ``paths``.
+
+    By default one item per distinct payload per URL: a page captured again
+    unchanged (a revisit, or a repeated capture) is the same article, given
+    once (with the provenance of the first capture read that holds it); the
+    others are counted in :attr:`WarcExtraction.duplicates`. ``all_captures``
+    gives every capture.
+    """
+    return WarcExtraction(list(paths), root, max_body, all_captures)
 
 
-class _Run:
-    """One extraction run: the response index that revisits are resolved against."""
+class WarcExtraction:
+    """One extraction run, iterated once: the response index that revisits are
+    resolved against, and the (URL, payload) pairs already given."""
 
-    def __init__(self, root: ArchiveRoot | None, max_body: int) -> None:
+    def __init__(self, paths: list[Path], root: ArchiveRoot | None, max_body: int,
+                 all_captures: bool) -> None:
+        self.paths = paths
         self.root = root
         self.max_body = max_body
         self.responses: dict[str, tuple[Path, int]] = {}
         self.pending: list[_Response] = []
+        # (target URI, payload sha256) of every article given; None: give all.
+        self.given: set[tuple[str, str]] | None = None if all_captures else set()
+        #: Captures not given because the same payload of the same URL was.
+        self.duplicates = 0
+
+    def __iter__(self) -> Iterator[Extracted | ExtractFailure]:
+        for path in self.paths:
+            yield from self.file(path)
+        yield from self.deferred_revisits()
+
+    def _give(self, item: Extracted | ExtractFailure) -> Extracted | ExtractFailure:
+        """``item``, its URL and payload noted as given (only once it is whole)."""
+        if self.given is not None and isinstance(item, Extracted):
+            self.given.add((item.provenance.target_uri or "", item.provenance.payload_sha256))
+        return item
+
+    def _seen(self, uri: str, payload_sha256: str | None) -> bool:
+        """Whether this URL's payload was already given (then it counts as a duplicate)."""
+        if self.given is None or payload_sha256 is None:
+            return False
+        if (uri, payload_sha256) in self.given:
+            self.duplicates += 1
+            return True
+        return False
 
     def name(self, path: Path) -> str:
         """The WARC's root-relative POSIX path, or the path as given if outside the root."""
@@ -164,7 +194,7 @@ class _Run:
                 item = self.record(path, entry.offset, entry.record)
                 entry.finish()  # a record found damaged at its end gives no article
                 if item is not None:
-                    yield item
+                    yield self._give(item)
         except WarcError as exc:
             yield ExtractFailure(self.name(path), exc.offset, str(exc).split(": ", 1)[-1])
 
@@ -187,13 +217,17 @@ class _Run:
         except Exception as exc:  # warcio/zlib raise many types on damaged records
             return ExtractFailure(self.name(path), offset, f"unreadable record: {exc}")
 
-    def response(self, resp: _Response, record: Any) -> Extracted | None:
+    def response(self, resp: _Response, record: Any, uri: str | None = None) -> Extracted | None:
+        """The article of a response record; ``uri`` is the URL it is given for
+        (a revisit's, when resolving one), by default the record's own."""
         chunked = chunked_coding(resp.headers.get_header("Transfer-Encoding"))
         payload = read_payload(record.raw_stream, chunked=chunked, max_bytes=self.max_body,
                                source=resp.target_uri)
         if resp.declared_digest and resp.declared_digest != payload.sha256:
             raise ExtractError(resp.target_uri, "payload does not match WARC-Payload-Digest "
                                "(damaged record); run archiver verify")
+        if self._seen(uri or resp.target_uri, payload.sha256):
+            return None
         coding = resp.headers.get_header("Content-Encoding")
         body = decode_content(payload.data, coding, max_bytes=self.max_body,
                               source=resp.target_uri)
@@ -208,6 +242,8 @@ class _Run:
         return Extracted(article, prov)
 
     def revisit(self, rev: _Response) -> Extracted | ExtractFailure | None:
+        if self._seen(rev.target_uri, rev.declared_digest):
+            return None  # (not even read: its original's article was given for this URL)
         if rev.refers_to not in self.responses:
             self.pending.append(rev)
             return None
@@ -223,7 +259,7 @@ class _Run:
                 resp = _identify(path, offset, record)
                 if not _is_html_ok(resp):
                     return None
-                found = self.response(resp, record)
+                found = self.response(resp, record, rev.target_uri)
                 reader.read_to_end()  # the same verdict on damage as when it was first read
                 if found is None:
                     return None
@@ -243,10 +279,12 @@ class _Run:
         """Revisits met before their original (it was in a later file)."""
         for rev in self.pending:
             original = rev.refers_to
+            if self._seen(rev.target_uri, rev.declared_digest):
+                continue
             if original in self.responses:
                 item = self.resolve(rev, original)
                 if item is not None:
-                    yield item
+                    yield self._give(item)
             else:
                 yield ExtractFailure(self.name(rev.path), rev.offset,
                               f"revisit of {original or '?'}: original record not in these WARCs")

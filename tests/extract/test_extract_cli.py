@@ -152,7 +152,7 @@ def test_revisit_is_resolved_to_its_original(root: ArchiveRoot) -> None:
     original = first.response("http://e.org/a", PAGE)
     second = Warc(root.warcs / "2024/b.warc.gz")
     rev = second.revisit("http://e.org/a", original, "http://e.org/a")
-    code, out, err = _run(root)
+    code, out, err = _run(root, "--all-captures")
     assert code == 0, err
     assert len(out) == 2 and out[0]["text"] == out[1]["text"]
     prov = out[1]["provenance"]
@@ -169,8 +169,32 @@ def test_revisit_met_before_its_original_is_resolved_at_the_end(root: ArchiveRoo
     holder = Warc(root.warcs / "b.warc.gz")
     original = holder.response("http://e.org/a", PAGE)
     later.revisit("http://e.org/a", original, "http://e.org/a")
-    code, out, _ = _run(root)
+    code, out, _ = _run(root, "--all-captures")
     assert code == 0 and len(out) == 2
+    code, out, _ = _run(root)
+    assert code == 0 and len(out) == 1  # the same page: once
+
+
+def test_each_distinct_payload_of_a_url_is_given_once(root: ArchiveRoot) -> None:
+    changed = PAGE.replace(b"Paragraph 5", b"Paragraph five")
+    first = Warc(root.warcs / "a.warc.gz")
+    original = first.response("http://e.org/a", PAGE)
+    again = first.response("http://e.org/a", PAGE)  # recaptured, dedup off at capture
+    first.revisit("http://e.org/a", original, "http://e.org/a")
+    second = Warc(root.warcs / "b.warc.gz")
+    second.revisit("http://e.org/a", original, "http://e.org/a")
+    edited = second.response("http://e.org/a", changed)  # the page changed: a new article
+    other = second.revisit("http://e.org/b", original, "http://e.org/a")  # same bytes, new URL
+    result = CliRunner().invoke(cli, ["--root", str(root.path), "extract"])
+    assert result.exit_code == 0, result.stderr
+    out = [json.loads(x) for x in result.stdout.splitlines()]
+    assert [(o["provenance"]["target_uri"], o["provenance"]["record_id"]) for o in out] == [
+        ("http://e.org/a", original), ("http://e.org/a", edited), ("http://e.org/b", other)]
+    assert "3 unchanged recapture(s) left out" in result.stderr
+    code, every, _ = _run(root, "--all-captures")
+    assert code == 0
+    assert [o["provenance"]["record_id"] for o in every][:2] == [original, again]
+    assert len(every) == 6
 
 
 def test_bad_records_are_reported_and_the_run_goes_on(root: ArchiveRoot) -> None:
@@ -202,8 +226,37 @@ def test_damaged_warc_file_is_reported_and_others_still_read(root: ArchiveRoot) 
 
 def test_open_warcs_are_skipped(root: ArchiveRoot) -> None:
     Warc(root.warcs / "a.warc.gz.open").response("http://e.org/a", PAGE)
+    Warc(root.warcs / "b.warc.gz").response("http://e.org/b", PAGE)
     code, out, _ = _run(root)
-    assert code == 0 and out == []
+    assert code == 0
+    assert [o["provenance"]["target_uri"] for o in out] == ["http://e.org/b"]
+
+
+def test_no_warcs_is_said_on_one_line_with_exit_2(root: ArchiveRoot, tmp_path: Path) -> None:
+    Warc(root.warcs / "a.warc.gz.open").response("http://e.org/a", PAGE)  # being written
+    code, out, err = _run(root)
+    assert (code, out) == (2, [])
+    assert err == (f"archiver: error: {root.warcs}: no WARC files (*.warc.gz, *.warc) in this "
+                   "folder; capture pages first (archiver capture URL), or give WARC files or "
+                   "a folder that holds some\n")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, out, err = _run(root, str(empty))
+    assert (code, out) == (2, []) and err.startswith(f"archiver: error: {empty}: no WARC files")
+    assert len(err.splitlines()) == 1
+
+
+def test_folders_given_are_searched_for_warcs(root: ArchiveRoot, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    Warc(elsewhere / "2024" / "b.warc.gz").response("http://e.org/b", PAGE)
+    Warc(elsewhere / "a.warc").response("http://e.org/a", PAGE)
+    single = Warc(tmp_path / "c.warc.gz")
+    single.response("http://e.org/c", PAGE)
+    code, out, err = _run(root, str(single.path), str(elsewhere))
+    assert code == 0, err
+    assert [o["provenance"]["warc_file"] for o in out] == [
+        single.path.as_posix(), (elsewhere / "2024/b.warc.gz").as_posix(),
+        (elsewhere / "a.warc").as_posix()]
 
 
 def test_given_warc_files_and_output_file(root: ArchiveRoot, tmp_path: Path) -> None:
@@ -272,7 +325,7 @@ def test_capture_of_the_sample_site_then_extract(root: ArchiveRoot) -> None:
         urls = [site.url(p.path) for p in pages]
         capture_urls(root, urls, settings)
         capture_urls(root, urls, settings)
-    code, out, err = _run(root)
+    code, out, err = _run(root, "--all-captures")
     assert code == 0, err
     by_uri: dict[str, list[dict[str, object]]] = {}
     for item in out:
@@ -286,6 +339,10 @@ def test_capture_of_the_sample_site_then_extract(root: ArchiveRoot) -> None:
         for paragraph in page.article["expected_paragraphs"]:
             assert " ".join(paragraph.split()) in text
         assert found[0]["text"] == found[1]["text"]
+    code, once, err = _run(root)  # by default: one article per page
+    assert code == 0, err
+    assert sorted(str(o["provenance"]["target_uri"]) for o in once) == sorted(urls)  # type: ignore[index]
+    assert all("refers_to" not in o["provenance"] for o in once)  # type: ignore[operator]
 
 
 def test_output_is_utf8_whatever_the_locale(tmp_path: Path) -> None:

@@ -47,7 +47,8 @@ def test_responses_without_content_type_are_sniffed(tmp_path: Path) -> None:
 
     from archiver import ArchiveRoot, capture_urls
     from archiver.capture.settings import CaptureSettings
-    from archiver.extract.reader import Extracted, extract_warcs, find_warcs
+    from archiver.extract.reader import Extracted, extract_warcs
+    from archiver.warc.files import find_warc_files
 
     page = (b"<!DOCTYPE html><html><head><title>Detentions</title></head><body><article>"
             + b"<p>Police detained hundreds of ethnic Kazakh traders in the county.</p>" * 5
@@ -59,7 +60,7 @@ def test_responses_without_content_type_are_sniffed(tmp_path: Path) -> None:
         root = ArchiveRoot(tmp_path)
         page_url = server.url("/page")
         capture_urls(root, [page_url, server.url("/image")], CaptureSettings(delay=0, retries=0))
-    items = list(extract_warcs(find_warcs(root), root=root))
+    items = list(extract_warcs(find_warc_files(root.warcs), root=root))
     assert [i.provenance.target_uri for i in items if isinstance(i, Extracted)] == [page_url]
     assert all(isinstance(i, Extracted) for i in items)  # the image is skipped, not a problem
 
@@ -71,7 +72,8 @@ def test_chunked_page_with_extensions_and_trailers_extracts_cleanly(tmp_path: Pa
 
     from archiver import ArchiveRoot, capture_urls
     from archiver.capture.settings import CaptureSettings
-    from archiver.extract.reader import Extracted, extract_warcs, find_warcs
+    from archiver.extract.reader import Extracted, extract_warcs
+    from archiver.warc.files import find_warc_files
 
     para = b"<p>Police detained hundreds of ethnic Kazakh traders in the county.</p>"
     pieces = [b"<html><head><title>Raids</title></head><body><article>", para * 3,
@@ -82,6 +84,6 @@ def test_chunked_page_with_extensions_and_trailers_extracts_cleanly(tmp_path: Pa
         root = ArchiveRoot(tmp_path)
         url = server.url("/chunked")
         capture_urls(root, [url], CaptureSettings(delay=0, retries=0))
-    (item,) = list(extract_warcs(find_warcs(root), root=root))
+    (item,) = list(extract_warcs(find_warc_files(root.warcs), root=root))
     assert isinstance(item, Extracted), item
     assert item.article.text.count("Police detained hundreds") == 6

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 
 from ..errors import ExtractError
 from .blocks import Block, fold, render
+from .dates import date_line
 from .encoding import decode_html
 from .metadata import JsonLd, read_jsonld, read_metadata
 from .pagetree import Node, Page, build_page
@@ -75,10 +76,11 @@ def extract_article(
     ld = read_jsonld(page)
     container, start, end = choose_content(page)
     blocks = _first_post(_without_title(_crosscheck(page, container, (start, end), ld), page, ld))
+    dated, blocks = _without_date_lines(blocks)
     body = "\n\n".join(text for _, text in blocks)
     before = _text_before(page, container, start)
     after = _text_after(page, container, end)
-    meta = read_metadata(page, ld, url, before, body, after, container)
+    meta = read_metadata(page, ld, url, before, body, after, container, dated)
     return Article(
         title=meta.title, text=body, author=meta.author, published=meta.published,
         language=meta.language, url=meta.url, site_name=meta.site_name,
@@ -214,6 +216,16 @@ def _without_title(blocks: list[Block], page: Page, ld: JsonLd) -> list[Block]:
     ):
         blocks = blocks[1:]
     return blocks
+
+
+def _without_date_lines(blocks: list[Block]) -> tuple[str | None, list[Block]]:
+    """The blocks without the lines that are only a date standing above the
+    article (metadata, not text: "2017-11-13", "Published: March 5, 2024"), and
+    the first such date."""
+    dated = None
+    while len(blocks) > 1 and (found := date_line(blocks[0][1])) is not None:
+        dated, blocks = dated or found, blocks[1:]
+    return dated, blocks
 
 
 def _first_post(blocks: list[Block]) -> list[Block]:

@@ -12,7 +12,7 @@ import re
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 
-__all__ = ["find_date_in_text", "to_iso"]
+__all__ = ["date_line", "find_date_in_text", "to_iso"]
 
 _MONTHS = {
     m: i + 1
@@ -88,3 +88,30 @@ def find_date_in_text(text: str, *, last: bool = False) -> str | None:
                 if not last:
                     return iso
     return found[-1] if found else None
+
+
+# What may stand beside the date on a line that is only a date: a label, a
+# weekday, a time of day and its zone.
+_LINE_EXTRAS = re.compile(
+    r"(?:published|posted|updated|last\s+updated|date|on|at|发布时间|发表时间|发布日期|更新时间"
+    r"|发表于|发布于|日期|时间|(?:mon|tues|wednes|thurs|fri|satur|sun)day|(?:mon|tue|wed|thu"
+    r"|fri|sat|sun)\.?|星期[一二三四五六日天]|周[一二三四五六日]|\d{1,2}:\d{2}(?::\d{2})?"
+    r"|[ap]\.?m\.?|utc|gmt|[ecmp][sd]?t|bst|cet|cest|hkt|北京时间)(?![a-z])",
+    re.IGNORECASE)
+
+
+def date_line(text: str) -> str | None:
+    """The date (ISO 8601) of a line that is only a date, as pages print one
+    above an article ("2017-11-13", "Published: March 5, 2024 10:20 EST",
+    "发布时间：2024年3月5日"); None for any other line."""
+    line = " ".join(text.split())
+    if not line or len(line) > 60:
+        return None
+    found = find_date_in_text(line)
+    if found is None:
+        return None
+    rest = _NUMERIC.sub(" ", line, count=1)
+    if rest == line:
+        rest = _ENGLISH.sub(" ", line, count=1)
+    rest = _LINE_EXTRAS.sub(" ", rest)
+    return found if not re.search(r"[^\W_]", rest) else None

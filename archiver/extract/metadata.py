@@ -48,8 +48,8 @@ _CLOSING_CREDIT = re.compile(
     r"[（(]\s*(?:记者\s*)?([\u4e00-\u9fff]{2,3}(?:\s+[\u4e00-\u9fff]{2,3}){0,3}?)"
     r"(\s*[\u4e00-\u9fff]{0,4}报道)?\s*[)）]\s*$")
 # Labels that follow a byline's names on the same line ("芊草凡凡 时间：…").
-_AFTER_NAMES = re.compile(r"[ 、，,](?:时间|日期|出自|来源|发布|发表|编辑|责编|我来|我要|点击|阅读|"
-                          r"字号|浏览|打印|评论|分享|收藏|更新).*$")
+_AFTER_NAMES = re.compile(r"[ 、，,](?:报道|发自|摄影|时间|日期|出自|来源|发布|发表|编辑|"
+                          r"责编|我来|我要|点击|阅读|字号|浏览|打印|评论|分享|收藏|更新).*$")
 
 
 # Words that label a publication date printed below a post.
@@ -58,7 +58,8 @@ _DATE_LABEL = re.compile(r"发表于|发布于|发表时间|发布时间|posted 
 # What sites run onto a name in a byline: a date, a time, a @handle.
 _BYLINE_TAIL = re.compile(
     r"\s+(?:@\w|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b"
-    r"|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|\d{4}-\d{2}-\d{2}|updated\b|published\b)",
+    r"|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|\d{4}-\d{2}-\d{2}|updated\b|published\b)"
+    r"|[\s·|｜]*(?:19|20)\d\d\s*年",  # a Chinese date, with or without a space
     re.IGNORECASE)
 # An element that holds the byline: rel="author", or a class or id naming it.
 _BYLINE_NAME = re.compile(
@@ -308,18 +309,23 @@ def _spaced_text(node: Node) -> str:
 
 
 def _clean_byline(value: str) -> str | None:
-    """A byline without its "By", leading dashes, or a date or @handle run onto it."""
+    """A byline without its "By", leading dashes, or a date or @handle run onto
+    it; a Chinese one ("记者 王小明 · 2024年3月5日", "本台记者 乔龙") is its names."""
+    chinese = _AUTHOR_TEXT.search(value)
+    if chinese is not None:
+        return _AFTER_NAMES.sub("", next(g for g in chinese.groups() if g)).strip() or None
     value = re.sub(r"^[\s\-–—:|·]*(?:by|von|par|por)?\s+|^[\s\-–—:|·]+", "", value,
                    flags=re.I)
     value = re.sub(r"^(?:作者|记者|撰文|文)\s*[:：/／]\s*", "", value)
-    value = _BYLINE_TAIL.split(value, maxsplit=1)[0]
-    return value.strip(" ,;|·-–—") or None
+    value = _BYLINE_TAIL.split(value, maxsplit=1)[0].strip(" ,;|·-–—")
+    return value if re.search(r"[^\W\d_]", value) else None  # a name has letters
 
 
 def read_published(page: Page, ld: JsonLd, before: str, text: str,
-                   after: str = "") -> str | None:
-    """Declared publication date, else one printed just above or in the article, else
-    one labelled as such ("发表于", "Posted on") just below it, as blogs print it."""
+                   after: str = "", dated: str | None = None) -> str | None:
+    """Declared publication date, else one printed just above or in the article
+    (``dated``: a date line taken off the top of ``text``), else one labelled as
+    such ("发表于", "Posted on") just below it, as blogs print it."""
     for value in (
         ld.published,
         _meta(page, "article:published_time", "og:article:published_time",
@@ -332,7 +338,8 @@ def read_published(page: Page, ld: JsonLd, before: str, text: str,
         iso = to_iso(value) if value else None
         if iso:
             return iso
-    found = find_date_in_text(before[-800:], last=True) or find_date_in_text(text[:1500])
+    found = (find_date_in_text(before[-800:], last=True) or dated
+             or find_date_in_text(text[:1500]))
     # Else a date labelled as the post's: below the article, or inside it
     # further down (a forum thread's first post signs off with its date).
     for where in (after, text):
@@ -360,14 +367,16 @@ def read_language(page: Page, ld: JsonLd, text: str) -> str | None:
 
 
 def read_metadata(page: Page, ld: JsonLd, url: str | None, before: str, text: str,
-                  after: str = "", container: Node | None = None) -> Metadata:
+                  after: str = "", container: Node | None = None,
+                  dated: str | None = None) -> Metadata:
     """All metadata; ``before`` and ``after`` are the page text around the article
-    ``text``, and ``container`` the element it was taken from."""
+    ``text``, ``container`` the element it was taken from, and ``dated`` the
+    date of a date line above the article that is not in ``text``."""
     canonical = page.links.get("canonical") or _meta(page, "og:url") or ld.url
     return Metadata(
         title=read_title(page, ld),
         author=read_author(page, ld, before[-1500:] + "\n" + text, after, container),
-        published=read_published(page, ld, before, text, after),
+        published=read_published(page, ld, before, text, after, dated),
         language=read_language(page, ld, text),
         url=urljoin(url or "", canonical) if canonical else url,
         site_name=_meta(page, "og:site_name", "application-name") or ld.site_name,

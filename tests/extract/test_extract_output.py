@@ -87,3 +87,10 @@ def test_chunked_page_with_extensions_and_trailers_extracts_cleanly(tmp_path: Pa
     (item,) = list(extract_warcs(find_warc_files(root.warcs), root=root))
     assert isinstance(item, Extracted), item
     assert item.article.text.count("Police detained hundreds") == 6
+
+
+def test_rfa_date_line_above_the_story_is_its_date_not_its_text() -> None:
+    article = _article("kazakhs-11132017.html")
+    assert article.published == "2017-11-13"
+    assert article.text.startswith("Ethnic Kazakhs in Xinjiang")
+    assert "2017-11-13" not in article.text.split("\n\n")[0]

@@ -17,7 +17,7 @@ from archiver.demo import DemoSite
 
 
 @pytest.fixture
-def http_server() -> Iterator[HTTPTestServer]:
+def web() -> Iterator[HTTPTestServer]:
     """A programmable threaded HTTP server on 127.0.0.1."""
     with HTTPTestServer() as server:
         yield server
@@ -39,7 +39,7 @@ def make_http_server() -> Iterator[Callable[..., HTTPTestServer]]:
 
 
 @pytest.fixture
-def raw_server() -> Iterator[RawServer]:
+def raw() -> Iterator[RawServer]:
     """A raw-socket server on 127.0.0.1 that plays scripted bytes (see http_scripts.py)."""
     with RawServer() as server:
         yield server

@@ -5,18 +5,11 @@ from __future__ import annotations
 import gzip
 import http.client
 import socket
-from collections.abc import Iterator
 
 import pytest
 from warcassert import split_chunked
 
 from archiver.demo import DemoPage, DemoSite, load_site
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[DemoSite]:
-    with DemoSite() as running:
-        yield running
 
 
 def raw_get(site: DemoSite, path: str) -> bytes:
@@ -43,8 +36,8 @@ PLAIN = [p for p in load_site() if p.mode == "plain"]
 
 
 @pytest.mark.parametrize("page", PLAIN, ids=lambda p: p.path)
-def test_plain_pages_have_their_bytes_type_and_length(site: DemoSite, page: DemoPage) -> None:
-    status, headers, body = get(site, page.path)
+def test_plain_pages_have_their_bytes_type_and_length(demo_site: DemoSite, page: DemoPage) -> None:
+    status, headers, body = get(demo_site, page.path)
     assert status == 200
     assert body == page.body()
     assert headers["Content-Type"] == page.content_type_header
@@ -52,9 +45,9 @@ def test_plain_pages_have_their_bytes_type_and_length(site: DemoSite, page: Demo
     assert "Transfer-Encoding" not in headers
 
 
-def test_chunked_gzip_page_is_really_chunked_and_gzipped(site: DemoSite) -> None:
-    page = next(p for p in site.pages if p.mode == "chunked+gzip")
-    raw = raw_get(site, page.path)
+def test_chunked_gzip_page_is_really_chunked_and_gzipped(demo_site: DemoSite) -> None:
+    page = next(p for p in demo_site.pages if p.mode == "chunked+gzip")
+    raw = raw_get(demo_site, page.path)
     head, _, body = raw.partition(b"\r\n\r\n")
     assert b"\r\nTransfer-Encoding: chunked" in head
     assert b"\r\nContent-Encoding: gzip" in head
@@ -65,26 +58,26 @@ def test_chunked_gzip_page_is_really_chunked_and_gzipped(site: DemoSite) -> None
     assert gzip.decompress(payload) == page.body()
 
 
-def test_gbk_pages_declare_exactly_what_site_json_says(site: DemoSite) -> None:
-    declared = site.page("/mandarin/yataibaodao/shaoshuminzu/ql-11132017.html")
-    assert get(site, declared.path)[1]["Content-Type"] == "text/html; charset=GBK"
-    bare = next(p for p in site.pages if p.encoding == "gbk" and p.charset is None)
-    assert get(site, bare.path)[1]["Content-Type"] == "text/html"
+def test_gbk_pages_declare_exactly_what_site_json_says(demo_site: DemoSite) -> None:
+    declared = demo_site.page("/mandarin/yataibaodao/shaoshuminzu/ql-11132017.html")
+    assert get(demo_site, declared.path)[1]["Content-Type"] == "text/html; charset=GBK"
+    bare = next(p for p in demo_site.pages if p.encoding == "gbk" and p.charset is None)
+    assert get(demo_site, bare.path)[1]["Content-Type"] == "text/html"
 
 
-def test_redirect_points_to_the_rfa_article(site: DemoSite) -> None:
-    status, headers, _ = get(site, "/story/xinjiang-kazakhs")
+def test_redirect_points_to_the_rfa_article(demo_site: DemoSite) -> None:
+    status, headers, _ = get(demo_site, "/story/xinjiang-kazakhs")
     assert status == 301
-    assert headers["Location"] == site.url("/english/news/uyghur/kazakhs-11132017.html")
+    assert headers["Location"] == demo_site.url("/english/news/uyghur/kazakhs-11132017.html")
 
 
-def test_unknown_path_is_404_and_query_is_ignored(site: DemoSite) -> None:
-    assert get(site, "/no/such/page")[0] == 404
-    assert get(site, "/robots.txt?x=1")[0] == 200
+def test_unknown_path_is_404_and_query_is_ignored(demo_site: DemoSite) -> None:
+    assert get(demo_site, "/no/such/page")[0] == 404
+    assert get(demo_site, "/robots.txt?x=1")[0] == 200
 
 
-def test_head_sends_headers_only(site: DemoSite) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", site.port, timeout=5)
+def test_head_sends_headers_only(demo_site: DemoSite) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", demo_site.port, timeout=5)
     try:
         conn.request("HEAD", "/")
         resp = conn.getresponse()
@@ -93,12 +86,12 @@ def test_head_sends_headers_only(site: DemoSite) -> None:
         conn.close()
 
 
-def test_seed_urls_cover_index_articles_gbk_redirect_and_assets(site: DemoSite) -> None:
-    urls = site.seed_urls()
-    assert urls[0] == site.base_url + "/"
-    assert site.url("/story/xinjiang-kazakhs") in urls
+def test_seed_urls_cover_index_articles_gbk_redirect_and_assets(demo_site: DemoSite) -> None:
+    urls = demo_site.seed_urls()
+    assert urls[0] == demo_site.base_url + "/"
+    assert demo_site.url("/story/xinjiang-kazakhs") in urls
     assert any(u.endswith(".css") for u in urls) and any(u.endswith(".png") for u in urls)
-    assert sum(1 for p in site.pages if p.article and site.url(p.path) in urls) == 4
+    assert sum(1 for p in demo_site.pages if p.article and demo_site.url(p.path) in urls) == 4
     assert all(u.startswith("http://127.0.0.1:") for u in urls)
 
 

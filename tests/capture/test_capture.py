@@ -51,18 +51,6 @@ def by_type(recs: list[Rec], kind: str) -> list[Rec]:
     return [r for r in recs if r.type == kind]
 
 
-@pytest.fixture
-def raw() -> RawServer:
-    with RawServer() as server:
-        yield server
-
-
-@pytest.fixture
-def web() -> HTTPTestServer:
-    with HTTPTestServer() as server:
-        yield server
-
-
 # --------------------------------------------------------------- records and digests
 
 

@@ -28,12 +28,6 @@ def archiver(root: Path, *args: str, env: dict[str, str] | None = None,
     )
 
 
-@pytest.fixture
-def web() -> Iterator[HTTPTestServer]:
-    with HTTPTestServer() as server:
-        yield server
-
-
 def test_url_file_with_comments_summary_and_exit_status(tmp_path: Path,
                                                         web: HTTPTestServer) -> None:
     web.route("/a", b"<p>a</p>")

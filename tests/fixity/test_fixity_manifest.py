@@ -197,7 +197,7 @@ def archiver_cli(root: ArchiveRoot, *args: str, script: str | None = None,
 
 @pytest.mark.parametrize("next_run", ["manifest", "capture"])
 def test_temp_files_of_killed_runs_are_removed_by_the_next_writer(
-        root: ArchiveRoot, http_server: HTTPTestServer, next_run: str) -> None:
+        root: ArchiveRoot, web: HTTPTestServer, next_run: str) -> None:
     died = archiver_cli(root, "manifest", script=DIE_BEFORE_MANIFEST_RENAME)
     assert died.returncode == 137, died.stderr
     (left,) = root.manifests.glob(".*.tmp")
@@ -209,8 +209,8 @@ def test_temp_files_of_killed_runs_are_removed_by_the_next_writer(
     if next_run == "manifest":
         result = archiver_cli(root, "manifest")
     else:
-        http_server.route("/next", b"<p>next</p>")
-        result = archiver_cli(root, "capture", http_server.url("/next"), "--delay", "0")
+        web.route("/next", b"<p>next</p>")
+        result = archiver_cli(root, "capture", web.url("/next"), "--delay", "0")
     assert result.returncode == 0, result.stderr
 
     assert sorted(p.name for p in root.manifests.iterdir() if p.name.startswith(".")) == [
@@ -222,10 +222,10 @@ def test_temp_files_of_killed_runs_are_removed_by_the_next_writer(
 
 @pytest.mark.parametrize("umask", [0o027, 0o002])
 def test_every_file_a_run_creates_follows_the_umask(
-        tmp_path: Path, http_server: HTTPTestServer, umask: int) -> None:
-    http_server.route("/a", b"<p>a</p>")
+        tmp_path: Path, web: HTTPTestServer, umask: int) -> None:
+    web.route("/a", b"<p>a</p>")
     root = ArchiveRoot(tmp_path / "archive")
-    result = archiver_cli(root, "capture", http_server.url("/a"), "--delay", "0", umask=umask)
+    result = archiver_cli(root, "capture", web.url("/a"), "--delay", "0", umask=umask)
     assert result.returncode == 0, result.stderr
     result = archiver_cli(root, "manifest", umask=umask)  # rewrites the manifest files
     assert result.returncode == 0, result.stderr

@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import logging
+import re
 import shutil
 import signal
 import sys
@@ -63,15 +64,49 @@ pass_ctx = click.make_pass_decorator(Context)
 def cli(ctx: click.Context, root: Path | None, quiet: bool, verbose: int) -> None:
     """Capture web pages into WARC/1.1, extract articles, and verify fixity."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(
-        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_PrintableFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     ctx.obj = Context(root, quiet, verbose)
+
+
+# Control characters (but tab and newline), DEL, C1 controls and the bidi
+# overrides: a status line, URL, header or WARC field holding them could
+# rewrite the terminal (ESC ] 0 ; sets its title, CSI moves the cursor) or
+# reorder what the reader sees. Everything the network or a WARC supplies is
+# printed through shown(), or for JSON through json_line().
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                     "\u2066-\u2069]")
+
+
+def shown(text: str) -> str:
+    """``text`` safe for a terminal: unsafe characters as ``\\xNN``/``\\uNNNN`` escapes."""
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100
+                       else f"\\u{ord(m[0]):04x}", text)
+
+
+def json_line(obj: Any, *, indent: int | None = None, sort_keys: bool = False) -> str:
+    """``obj`` as JSON whose strings hold no terminal controls (C1 and bidi as ``\\u`` escapes;
+    json already escapes C0)."""
+    text = json.dumps(obj, ensure_ascii=False, sort_keys=sort_keys, indent=indent)
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+
+
+def echo(text: str, *, err: bool = False) -> None:
+    """``click.echo`` of :func:`shown` text."""
+    click.echo(shown(text), err=err)
+
+
+class _PrintableFormatter(logging.Formatter):
+    """Log lines through :func:`shown`: messages quote URLs and servers' words."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return shown(super().format(record))
 
 
 def fail(exc: ArchiverError) -> NoReturn:
     """Print one clear line for a set-up error and exit 2."""
-    click.echo(f"archiver: error: {exc}", err=True)
+    echo(f"archiver: error: {exc}", err=True)
     sys.exit(EXIT_USAGE)
 
 
@@ -168,7 +203,7 @@ def _run_capture(obj: Context, urls: list[str], settings: CaptureSettings,
 
     def on_result(capture: Capture) -> None:
         if show and capture.outcome == Outcome.FAILED:
-            bar.write(_failed_line(capture), file=sys.stderr)
+            bar.write(shown(_failed_line(capture)), file=sys.stderr)
         bar.update(1)
 
     from .capture.run import capture_urls  # imported per command: start-up time counts
@@ -189,7 +224,7 @@ def _run_capture(obj: Context, urls: list[str], settings: CaptureSettings,
     bar.close()
     if not show:  # without the bar, failures still get their one line each
         for capture in report.failures:
-            click.echo(_failed_line(capture), err=True)
+            echo(_failed_line(capture), err=True)
     if not obj.quiet:
         click.echo(
             f"captured {report.captured}, revisits {report.revisits}, failed {report.failed}, "
@@ -236,13 +271,13 @@ def list_(obj: Context, /, failed: bool, as_json: bool) -> None:
         with Catalog(path) as catalog:
             for c in catalog.captures(failed_only=failed):
                 if as_json:
-                    click.echo(json.dumps(c.to_dict(), ensure_ascii=False, sort_keys=True))
+                    click.echo(json_line(c.to_dict(), sort_keys=True))
                 else:
                     where = f"{c.warc}@{c.offset}" if c.warc else "-"
                     status = c.status if c.status is not None else "-"
                     note = f"  {c.error}" if c.error else ""
-                    click.echo(f"{c.captured_at}  {c.outcome:<8} {status!s:>3}  {c.url}  "
-                               f"{where}{note}")
+                    echo(f"{c.captured_at}  {c.outcome:<8} {status!s:>3}  {c.url}  "
+                         f"{where}{note}")
     except ArchiverError as exc:
         fail(exc)
 
@@ -258,7 +293,7 @@ def reindex(obj: Context, /) -> None:
     except ArchiverError as exc:
         fail(exc)
     for error in errors:
-        click.echo(f"DAMAGED {error}", err=True)
+        echo(f"DAMAGED {error}", err=True)
     if not obj.quiet:
         click.echo(f"indexed {count} capture attempts, {len(errors)} damaged WARC(s)", err=True)
     sys.exit(EXIT_FAILED if errors else EXIT_OK)
@@ -301,7 +336,7 @@ def manifest(obj: Context, /, jobs: int | None) -> None:
     except ArchiverError as exc:
         fail(exc)
     for path, why in report.unparseable:
-        click.echo(f"archiver: warning: {path}: WARC records unreadable {why}", err=True)
+        echo(f"archiver: warning: {path}: WARC records unreadable {why}", err=True)
     if not obj.quiet:
         changes = "" if report.added is None else (
             f"; {report.added} added, {report.removed} removed, {report.changed} changed")
@@ -342,15 +377,15 @@ def verify(obj: Context, /, quick: bool, records: bool, sample: float | None, se
     except ArchiverError as exc:
         fail(exc)
     if as_json:
-        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        click.echo(json_line(report.as_dict(), indent=2))
     else:
         if not obj.quiet:
             click.echo(report.summary())
         for problem in report.problems:
-            click.echo(problem.line())
+            echo(problem.line())
             for rec in problem.records:
-                click.echo(f"    record at {rec.offset} {rec.record_id} {rec.target_uri or ''}: "
-                           f"{rec.reason}")
+                echo(f"    record at {rec.offset} {rec.record_id} {rec.target_uri or ''}: "
+                     f"{rec.reason}")
     sys.exit(EXIT_OK if report.passed else EXIT_FAILED)
 
 
@@ -432,7 +467,7 @@ def extract(obj: Context, /, warcs: tuple[Path, ...], html_file: Path | None, ur
         try:
             items: Iterable[Extracted | ExtractFailure] = [extract_html_file(html_file, url)]
         except ArchiverError as exc:
-            click.echo(f"archiver: {exc}", err=True)
+            echo(f"archiver: {exc}", err=True)
             sys.exit(EXIT_FAILED)
     else:
         items = run = extract_warcs(_warc_files(obj.root, warcs), root=obj.root,
@@ -441,7 +476,7 @@ def extract(obj: Context, /, warcs: tuple[Path, ...], html_file: Path | None, ur
     with output.open("w", encoding="utf-8") if output else _utf8_stdout() as out:
         for item in items:
             if isinstance(item, ExtractFailure):
-                click.echo(f"archiver: {item}", err=True)
+                echo(f"archiver: {item}", err=True)
                 problems += 1
             else:
                 out.write(render_extracted(item, fmt))

@@ -18,11 +18,11 @@ def archiver(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_terminal_escapes_from_a_server_are_printed_escaped(tmp_path: Path,
-                                                            raw_server: RawServer) -> None:
+                                                            raw: RawServer) -> None:
     # ESC ] 0 ; TITLE BEL sets the terminal's title; CSI 2 J (as C1 0x9b) clears it.
     reason = "\x1b]0;TITLE\x07Not \x9b2JFound"
-    raw_server.script("/evil", http_scripts.ok(b"gone\n", status=404, reason=reason))
-    url = raw_server.url("/evil")
+    raw.script("/evil", http_scripts.ok(b"gone\n", status=404, reason=reason))
+    url = raw.url("/evil")
     done = archiver(tmp_path, "capture", url, "--delay", "0", "--retries", "0")
     assert done.returncode == 1
     shown = "HTTP 404 \\x1b]0;TITLE\\x07Not \\x9b2JFound"

@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import requests
 import urllib3.exceptions
@@ -34,8 +34,9 @@ from ..errors import FailureReason, FetchError, InvalidURLError
 from .settings import CaptureSettings
 from .wire import DeadlineExceeded, Exchange, RecordingAdapter
 
-__all__ = ["UNREACHABLE_REASONS", "FetchResult", "Fetcher", "Hop", "HostGate",
-           "accept_encoding", "validate_url", "wire_url"]
+__all__ = ["UNREACHABLE_REASONS", "Credentials", "FetchResult", "Fetcher", "Hop", "HostGate",
+           "accept_encoding", "split_credentials", "validate_url", "wire_url",
+           "without_userinfo"]
 
 log = logging.getLogger(__name__)
 
@@ -52,21 +53,69 @@ UNREACHABLE_REASONS = frozenset({FailureReason.DNS, FailureReason.REFUSED,
 
 def validate_url(url: str) -> str:
     """``url`` stripped and without its #fragment (never sent, so never archived),
-    or :class:`InvalidURLError` saying what is wrong."""
+    or :class:`InvalidURLError` saying what is wrong (naming the URL without
+    any password it holds). A ``user:password@`` is kept: see :func:`split_credentials`."""
     url = url.strip()
+    named = without_userinfo(url)
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        raise InvalidURLError(url, f"not a valid URL ({exc}); check for typos") from exc
+        raise InvalidURLError(named, f"not a valid URL ({exc}); check for typos") from exc
     if parts.scheme.lower() not in ("http", "https"):
         what = f"scheme {parts.scheme!r}" if parts.scheme else "no scheme"
-        raise InvalidURLError(url, f"unsupported URL ({what}); only http:// and https:// URLs")
+        raise InvalidURLError(named, f"unsupported URL ({what}); only http:// and https:// URLs")
     if not parts.hostname:
-        raise InvalidURLError(url, "URL has no host name")
+        raise InvalidURLError(named, "URL has no host name")
     if _SPACE.search(url):
-        raise InvalidURLError(url, "URL contains white space; percent-encode it")
+        raise InvalidURLError(named, "URL contains white space; percent-encode it")
     return urldefrag(url).url
+
+
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@]*@")
+
+
+def without_userinfo(url: str) -> str:
+    """``url`` with any ``user:password@`` removed: the form recorded and printed."""
+    return _USERINFO.sub(r"\1", url, count=1)
+
+
+Origin = tuple[str, str, int]
+
+
+def _origin(url: str) -> Origin:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or (443 if scheme == "https" else 80)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """HTTP Basic credentials a URL carried, and the one origin they are sent to.
+
+    They are sent (as ``Authorization``, kept in the WARC's request record as
+    evidence of what was requested) to the URL's own scheme, host and port,
+    redirects there included, never elsewhere; no URI, catalog row or message
+    holds them.
+    """
+
+    user: str
+    password: str = field(repr=False)
+    origin: Origin
+
+    def for_url(self, url: str) -> tuple[str, str] | None:
+        """``(user, password)`` if ``url`` is on the credentials' origin."""
+        return (self.user, self.password) if _origin(url) == self.origin else None
+
+
+def split_credentials(url: str) -> tuple[str, Credentials | None]:
+    """``url`` without its userinfo, and the credentials that userinfo held (if any)."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url, None
+    clean = without_userinfo(url)
+    return clean, Credentials(unquote(parts.username), unquote(parts.password or ""),
+                              _origin(clean))
 
 
 def accept_encoding() -> str:
@@ -185,21 +234,26 @@ class Fetcher:
         if hasattr(self._local, "session"):
             self._local.session.close()
 
-    def fetch(self, url: str) -> FetchResult:
-        """Fetch ``url`` following redirects; never raises for network failures."""
+    def fetch(self, url: str, credentials: Credentials | None = None) -> FetchResult:
+        """Fetch ``url`` following redirects; never raises for network failures.
+
+        A ``user:password@`` in ``url`` is taken out of it (the result names
+        the URL without it) and used as ``credentials``.
+        """
+        url, found = split_credentials(url)
         result = FetchResult(url=url, started=datetime.now(UTC))
         t0 = time.monotonic()
         try:
-            self._follow(result)
+            self._follow(result, credentials or found)
         except FetchError as exc:
             result.error = exc
         result.elapsed = time.monotonic() - t0
         return result
 
-    def _follow(self, result: FetchResult) -> None:
+    def _follow(self, result: FetchResult, credentials: Credentials | None) -> None:
         current, seen = result.url, {result.url}
         while True:
-            hop = self._with_retries(current)
+            hop = self._with_retries(current, credentials.for_url(current) if credentials else None)
             result.hops.append(hop)
             if hop.truncated and hop.truncated != "length":
                 raise _truncation_error(hop)
@@ -215,7 +269,9 @@ class Fetcher:
             return
 
     def _next_hop(self, result: FetchResult, current: str, location: str, seen: set[str]) -> str:
-        target = urljoin(current, location)
+        # A userinfo in a Location is neither recorded nor sent: the redirect
+        # goes to the URL without it (credentials reach their own origin only).
+        target = without_userinfo(urljoin(current, location))
         try:
             validate_url(target)
         except InvalidURLError as exc:
@@ -233,13 +289,13 @@ class Fetcher:
         seen.add(target)
         return target
 
-    def _with_retries(self, url: str) -> Hop:
+    def _with_retries(self, url: str, auth: tuple[str, str] | None = None) -> Hop:
         attempt = 0
         while True:
             attempt += 1
             retry_in: float | None = None
             try:
-                hop = self._exchange(url, attempt)
+                hop = self._exchange(url, attempt, auth)
             except FetchError as exc:
                 if exc.reason not in RETRYABLE_REASONS or attempt > self.settings.retries:
                     raise
@@ -271,18 +327,19 @@ class Fetcher:
             return None  # the server asks for longer than we may wait: keep this answer
         return asked
 
-    def _exchange(self, url: str, attempt: int) -> Hop:
+    def _exchange(self, url: str, attempt: int, auth: tuple[str, str] | None) -> Hop:
         try:
-            return self._send(url, attempt)
+            return self._send(url, attempt, auth)
         except _StaleConnection:
             # A kept-alive connection the server closed just as we reused it
             # (its idle timeout raced our request): nothing was answered, the
             # GET is safe to repeat, and it is no fault of the server's, so
             # try once more on a fresh connection, at once and uncounted.
             log.info("%s: kept-alive connection closed by the server; reconnecting", url)
-            return self._send(url, attempt, fresh=True)
+            return self._send(url, attempt, auth, fresh=True)
 
-    def _send(self, url: str, attempt: int, *, fresh: bool = False) -> Hop:
+    def _send(self, url: str, attempt: int, auth: tuple[str, str] | None, *,
+              fresh: bool = False) -> Hop:
         s = self.settings
         session, adapter = self._session()
         if not fresh:
@@ -297,7 +354,7 @@ class Fetcher:
             # A bare PreparedRequest: Session.prepare_request would copy the
             # cookie jar and merge settings on every request.
             prepared = requests.PreparedRequest()
-            prepared.prepare(method="GET", url=url, headers=session.headers,
+            prepared.prepare(method="GET", url=url, headers=session.headers, auth=auth,
                              cookies=session.cookies)
             resp = adapter.send(prepared, stream=True, verify=s.ca_bundle or True,
                                 timeout=(s.connect_timeout, s.read_timeout))

@@ -53,7 +53,16 @@ from ..warc.record import (
 )
 from ..warc.writer import EncodedCapture, WarcWriter
 from .catalog import Capture, Catalog, Outcome, PayloadRef
-from .fetcher import UNREACHABLE_REASONS, Fetcher, FetchResult, Hop, validate_url
+from .fetcher import (
+    UNREACHABLE_REASONS,
+    Credentials,
+    Fetcher,
+    FetchResult,
+    Hop,
+    split_credentials,
+    validate_url,
+    without_userinfo,
+)
 from .outcome import outcome_record
 from .reindex import index_warcs
 from .settings import CaptureSettings
@@ -218,15 +227,15 @@ class _CaptureRun:
         return self.writer.close()
 
     def capture_all(self, urls: list[str]) -> None:
-        by_host: dict[str, list[str]] = {}
+        by_host: dict[str, list[tuple[str, Credentials | None]]] = {}
         for raw in urls:
             try:
-                url = validate_url(raw)
+                url, credentials = split_credentials(validate_url(raw))
             except InvalidURLError as exc:
-                self._finish(_failed(raw.strip(), exc))
+                self._finish(_failed(without_userinfo(raw.strip()), exc))
                 continue
             host = (urlsplit(url).hostname or "").lower()
-            by_host.setdefault(host, []).append(url)
+            by_host.setdefault(host, []).append((url, credentials))
         if not by_host:
             return
         committer = threading.Thread(target=self._commit_loop, name="capture-commit")
@@ -249,10 +258,10 @@ class _CaptureRun:
 
     # -- workers -------------------------------------------------------------
 
-    def _host_worker(self, urls: list[str]) -> None:
+    def _host_worker(self, urls: list[tuple[str, Credentials | None]]) -> None:
         down: list[FetchError] = []  # the host's last failures to connect, in a row
         limit = self.settings.host_failures
-        for url in urls:
+        for url, credentials in urls:
             if self._stopping.is_set():
                 return
             try:
@@ -260,7 +269,7 @@ class _CaptureRun:
                     self._record_result(FetchResult(url=url, started=datetime.now(UTC),
                                                     error=_host_down(url, down)))
                     continue
-                error = self._record_result(self.fetcher.fetch(url))
+                error = self._record_result(self.fetcher.fetch(url, credentials))
             except Exception as exc:  # one bad URL must never stop the batch
                 log.exception("%s: unexpected error", url)
                 err = CaptureError(url, f"internal error: {type(exc).__name__}: {exc}")

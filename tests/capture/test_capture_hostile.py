@@ -3,13 +3,17 @@ or a path into internal services. Real servers on loopback, the real CLI."""
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import http_scripts
-from servers import RawServer
+from servers import HTTPTestServer, RawServer, redirect
+from warcassert import all_records
 
 
 def archiver(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -33,3 +37,54 @@ def test_terminal_escapes_from_a_server_are_printed_escaped(tmp_path: Path,
     assert json.loads(as_json.stdout)["error"] == f"{url}: HTTP 404 {reason}"  # kept exactly
     for out in (done.stderr, listed.stdout, as_json.stdout):
         assert not {"\x1b", "\x07", "\x9b"} & set(out), out
+
+
+def _every_byte(root: Path) -> bytes:
+    """Every file under the archive root, WARCs decompressed."""
+    out = []
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            data = path.read_bytes()
+            out.append(gzip.decompress(data) if path.name.endswith(".gz") else data)
+    return b"\n".join(out)
+
+
+def test_credentials_in_a_url_are_sent_but_never_recorded_or_printed(
+        tmp_path: Path, web: HTTPTestServer,
+        make_http_server: Callable[..., HTTPTestServer]) -> None:
+    other = make_http_server()  # another origin (another port)
+    web.route("/private", redirect("/private/next"))  # same origin: credentials go along
+    web.route("/private/next", redirect(other.url("/elsewhere")))  # another: they do not
+    other.route("/elsewhere", b"<p>public copy</p>")
+    seed = web.url("/private").replace("http://", "http://alice:s3cret%21@")
+    bad_port = "http://alice:s3cret@127.0.0.1:99999/"
+    done = archiver(tmp_path, "-v", "capture", seed, bad_port, "--delay", "0", "--retries", "0")
+    assert done.returncode == 1, done.stderr
+
+    basic = "Basic " + base64.b64encode(b"alice:s3cret!").decode()
+    assert [(r.path, r.headers.get("Authorization")) for r in web.requests] == [
+        ("/private", basic), ("/private/next", basic)]
+    assert [r.headers.get("Authorization") for r in other.requests] == [None]
+    # The request records keep what was really sent, Authorization included ...
+    requests = [r for r in all_records(tmp_path) if r.type == "request"]
+    assert [f"Authorization: {basic}".encode() in r.block for r in requests] == [
+        True, True, False]
+    # ... and no URI, catalog row, index, message or output holds the password.
+    assert [r.uri for r in requests] == [web.url("/private"), web.url("/private/next"),
+                                         other.url("/elsewhere")]
+    listed = archiver(tmp_path, "list") .stdout + archiver(tmp_path, "list", "--json").stdout
+    assert web.url("/private") in listed
+    assert "FAILED http://127.0.0.1:99999/: not a valid URL" in done.stderr
+    for text in (done.stdout, done.stderr, listed, _every_byte(tmp_path).decode("latin-1")):
+        assert "s3cret" not in text and "alice" not in text
+
+
+def test_a_userinfo_in_a_redirect_is_neither_sent_nor_recorded(tmp_path: Path,
+                                                              web: HTTPTestServer) -> None:
+    web.route("/go", redirect(web.url("/there").replace("http://", "http://mallory:pw@")))
+    web.route("/there", b"<p>there</p>")
+    done = archiver(tmp_path, "capture", web.url("/go"), "--delay", "0")
+    assert done.returncode == 0, done.stderr
+    assert [r.headers.get("Authorization") for r in web.requests] == [None, None]
+    uris = [r.uri for r in all_records(tmp_path) if r.type in ("request", "response")]
+    assert uris == [web.url("/go")] * 2 + [web.url("/there")] * 2

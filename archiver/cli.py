@@ -144,6 +144,12 @@ def _capture_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="PEM file of CA certificates to trust for https:// URLs."),
         click.option("--operator", default=None, help="Who runs the capture (warcinfo)."),
         click.option("--no-dedup", is_flag=True, help="Store repeated payloads again."),
+        click.option("--allow-private-redirects", is_flag=True,
+                     help="Follow redirects from public addresses into private networks."),
+        click.option("--private-networks", default=",".join(d.private_networks),
+                     show_default=True, metavar="CIDR,...",
+                     help="The networks counted as private (a public page may not "
+                          "redirect into them)."),
         click.option("--no-wait", is_flag=True,
                      help="Fail at once if another run holds the archive's lock."),
     ]
@@ -161,6 +167,8 @@ def _settings(**kw: Any) -> CaptureSettings:
         warc_size=kw["warc_size"],
         user_agent=kw["user_agent"], operator=kw["operator"], dedup=not kw["no_dedup"],
         gzip_level=kw["gzip_level"], ca_bundle=kw["ca_bundle"],
+        allow_private_redirects=kw["allow_private_redirects"],
+        private_networks=tuple(n.strip() for n in kw["private_networks"].split(",") if n.strip()),
     )
 
 
@@ -181,6 +189,7 @@ _REMEDIES: dict[str, str] = {
     FailureReason.DISK_FULL: "archiver capture --retry-failed",
     FailureReason.REFUSED: "archiver capture --retry-failed",
     FailureReason.RESET: "archiver capture --retry-failed",
+    FailureReason.PRIVATE_REDIRECT: "--allow-private-redirects follows it",
 }
 
 

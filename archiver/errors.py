@@ -91,6 +91,7 @@ class FailureReason(StrEnum):
     HTTP_ERROR = "http-error"
     REDIRECT_LOOP = "redirect-loop"
     TOO_MANY_REDIRECTS = "too-many-redirects"
+    PRIVATE_REDIRECT = "private-redirect"
     HOST_DOWN = "host-down"
     DISK_FULL = "disk-full"
     IO = "io"

@@ -31,6 +31,7 @@ import urllib3.exceptions
 from requests.cookies import extract_cookies_to_jar
 
 from ..errors import FailureReason, FetchError, InvalidURLError
+from .netpolicy import PeerCheck, PrivateAddressRefused
 from .settings import CaptureSettings
 from .wire import DeadlineExceeded, Exchange, RecordingAdapter
 
@@ -215,6 +216,7 @@ class Fetcher:
     def __init__(self, settings: CaptureSettings, gate: HostGate | None = None) -> None:
         self.settings = settings
         self.gate = gate or HostGate(settings.delay)
+        self.policy = settings.address_policy()
         self._local = threading.local()
 
     def _session(self) -> tuple[requests.Session, RecordingAdapter]:
@@ -252,13 +254,16 @@ class Fetcher:
 
     def _follow(self, result: FetchResult, credentials: Credentials | None) -> None:
         current, seen = result.url, {result.url}
+        check: PeerCheck | None = None  # the seed is fetched as given
         while True:
-            hop = self._with_retries(current, credentials.for_url(current) if credentials else None)
+            hop = self._with_retries(current, credentials.for_url(current) if credentials else None,
+                                     check)
             result.hops.append(hop)
             if hop.truncated and hop.truncated != "length":
                 raise _truncation_error(hop)
             if hop.status in REDIRECT_STATUSES and hop.location:
                 current = self._next_hop(result, current, hop.location, seen)
+                check = self.policy.on_behalf_of(hop.exchange.peer_ip)
                 continue
             if hop.status >= 400:
                 raise FetchError(hop.url, FailureReason.HTTP_ERROR,
@@ -289,13 +294,14 @@ class Fetcher:
         seen.add(target)
         return target
 
-    def _with_retries(self, url: str, auth: tuple[str, str] | None = None) -> Hop:
+    def _with_retries(self, url: str, auth: tuple[str, str] | None = None,
+                      check: PeerCheck | None = None) -> Hop:
         attempt = 0
         while True:
             attempt += 1
             retry_in: float | None = None
             try:
-                hop = self._exchange(url, attempt, auth)
+                hop = self._exchange(url, attempt, auth, check)
             except FetchError as exc:
                 if exc.reason not in RETRYABLE_REASONS or attempt > self.settings.retries:
                     raise
@@ -327,24 +333,26 @@ class Fetcher:
             return None  # the server asks for longer than we may wait: keep this answer
         return asked
 
-    def _exchange(self, url: str, attempt: int, auth: tuple[str, str] | None) -> Hop:
+    def _exchange(self, url: str, attempt: int, auth: tuple[str, str] | None,
+                  check: PeerCheck | None) -> Hop:
         try:
-            return self._send(url, attempt, auth)
+            return self._send(url, attempt, auth, check)
         except _StaleConnection:
             # A kept-alive connection the server closed just as we reused it
             # (its idle timeout raced our request): nothing was answered, the
             # GET is safe to repeat, and it is no fault of the server's, so
             # try once more on a fresh connection, at once and uncounted.
             log.info("%s: kept-alive connection closed by the server; reconnecting", url)
-            return self._send(url, attempt, auth, fresh=True)
+            return self._send(url, attempt, auth, check, fresh=True)
 
-    def _send(self, url: str, attempt: int, auth: tuple[str, str] | None, *,
-              fresh: bool = False) -> Hop:
+    def _send(self, url: str, attempt: int, auth: tuple[str, str] | None,
+              check: PeerCheck | None, *, fresh: bool = False) -> Hop:
         s = self.settings
         session, adapter = self._session()
         if not fresh:
             self.gate.wait(urlsplit(url).hostname or "")
         exchange = Exchange(time.monotonic() + s.deadline)
+        exchange.peer_check = check
         adapter.next_exchange = exchange
         date = datetime.now(UTC)
         t0 = time.monotonic()
@@ -478,6 +486,9 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 def classify(url: str, exc: BaseException, exchange: Exchange | None = None) -> FetchError:
     """Map any exception from a fetch to a :class:`FetchError` with a reason code."""
     causes = list(_causes(exc))
+    refused = next((c for c in causes if isinstance(c, PrivateAddressRefused)), None)
+    if refused is not None:
+        return FetchError(url, FailureReason.PRIVATE_REDIRECT, str(refused))
     if (exchange is not None and exchange.deadline_hit) or _has(causes, DeadlineExceeded):
         return FetchError(url, FailureReason.DEADLINE, "total deadline exceeded")
     if _has(causes, urllib3.exceptions.NameResolutionError, socket.gaierror):

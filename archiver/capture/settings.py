@@ -11,10 +11,19 @@ from dataclasses import dataclass, field
 
 from ..errors import ConfigError
 from ..version import __version__
+from .netpolicy import AddressPolicy, parse_networks
 
-__all__ = ["DEFAULT_USER_AGENT", "CaptureSettings"]
+__all__ = ["DEFAULT_PRIVATE_NETWORKS", "DEFAULT_USER_AGENT", "CaptureSettings"]
 
 DEFAULT_USER_AGENT = f"archiver/{__version__} (web archiving for evidence preservation)"
+
+#: Networks a public page may not redirect into: RFC 1918, loopback,
+#: link-local (cloud metadata services live at 169.254.169.254), IPv6
+#: unique-local, and "this host" (0.0.0.0 and :: reach the local machine).
+DEFAULT_PRIVATE_NETWORKS = (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16",
+    "0.0.0.0/8", "::1/128", "::/128", "fe80::/10", "fc00::/7",
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,10 @@ class CaptureSettings:
     #: A PEM file of CA certificates to trust instead of the system's (e.g. an
     #: institution's TLS-inspecting proxy); None: the certifi bundle.
     ca_bundle: str | None = None
+    #: CIDR networks counted as private (see :mod:`archiver.capture.netpolicy`).
+    private_networks: tuple[str, ...] = DEFAULT_PRIVATE_NETWORKS
+    #: Follow redirects from public addresses into private ones.
+    allow_private_redirects: bool = False
 
     def __post_init__(self) -> None:
         checks = [
@@ -72,3 +85,9 @@ class CaptureSettings:
                 value = getattr(self, name)
                 raise ConfigError(f"capture setting {name}={value!r} is out of range: "
                                   f"it must be {allowed}")
+        self.address_policy()  # a bad network is a ConfigError now, not mid-run
+
+    def address_policy(self) -> AddressPolicy:
+        """The rule on which addresses a page may lead capture to."""
+        return AddressPolicy(parse_networks(self.private_networks),
+                             self.allow_private_redirects)

@@ -42,6 +42,7 @@ import io
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from typing import Any
 
 from requests.adapters import HTTPAdapter
@@ -88,7 +89,15 @@ class Exchange:
         self.peer_ip: str | None = None
         self.reused = False  # sent on a kept-alive connection that had served before
         self.error: Exception | None = None  # why the body ended early, if it did
+        #: Vets the address connected to before anything is sent (the address
+        #: policy of :mod:`archiver.capture.netpolicy`); raises to refuse it.
+        self.peer_check: Callable[[str], None] | None = None
         self._digests: tuple[bytes, bytes, int] | None = None
+
+    def check_peer(self) -> None:
+        """Apply :attr:`peer_check` to the connected address, if both are known."""
+        if self.peer_check is not None and self.peer_ip is not None:
+            self.peer_check(self.peer_ip)
 
     def check_deadline(self) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:
@@ -250,9 +259,10 @@ class RecordingMixin:
             self.peer_ip = str(self.sock.getpeername()[0])
         except OSError:
             self.peer_ip = None
+        self.sock = _SocketProxy(self.sock, self)
         if self.exchange is not None:
             self.exchange.peer_ip = self.peer_ip
-        self.sock = _SocketProxy(self.sock, self)
+            self.exchange.check_peer()  # connected, nothing sent yet
 
     def begin_exchange(self, exchange: Exchange) -> None:
         self.exchange = exchange
@@ -260,6 +270,12 @@ class RecordingMixin:
         # The pool has already dropped connections the server closed while idle,
         # so an open socket here is a kept-alive one being used again.
         exchange.reused = self.sock is not None
+        if exchange.reused:
+            try:
+                exchange.check_peer()
+            except BaseException:
+                self.close()  # type: ignore[attr-defined]  # (urllib3's connection)
+                raise
 
     # Cooperative overrides: super() is urllib3's HTTP(S)Connection in the
     # concrete classes below, so one mixin serves both schemes.

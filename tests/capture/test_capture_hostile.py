@@ -12,8 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import http_scripts
+import pytest
 from servers import HTTPTestServer, RawServer, redirect
 from warcassert import all_records
+
+from archiver.capture.netpolicy import AddressPolicy, PrivateAddressRefused, parse_networks
+from archiver.capture.settings import DEFAULT_PRIVATE_NETWORKS
 
 
 def archiver(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -88,3 +92,50 @@ def test_a_userinfo_in_a_redirect_is_neither_sent_nor_recorded(tmp_path: Path,
     assert [r.headers.get("Authorization") for r in web.requests] == [None, None]
     uris = [r.uri for r in all_records(tmp_path) if r.type in ("request", "response")]
     assert uris == [web.url("/go")] * 2 + [web.url("/there")] * 2
+
+
+@pytest.mark.usefixtures("loopback_hosts")
+def test_a_public_page_cannot_redirect_capture_into_a_private_network(
+        tmp_path: Path, make_http_server: Callable[..., HTTPTestServer]) -> None:
+    # 127.0.0.2 plays a public site; 127.0.0.1 the internal service beside the archiver.
+    public = make_http_server("127.0.0.2")
+    internal = make_http_server("127.0.0.1")
+    internal.route("/admin", b"<p>internal admin page</p>")
+    public.route("/go", redirect(internal.url("/admin")))
+    only_one = ("--private-networks", "127.0.0.1/32", "--delay", "0", "--retries", "0")
+
+    done = archiver(tmp_path, "capture", public.url("/go"), *only_one)
+    assert done.returncode == 1
+    assert internal.requests == []  # not a byte sent to it
+    assert (f"FAILED {internal.url('/admin')}: refused to follow a redirect from the public "
+            "address 127.0.0.2 to the private address 127.0.0.1 (--allow-private-redirects "
+            "follows it)") in done.stderr
+    row = json.loads(archiver(tmp_path, "list", "--json").stdout)
+    assert row["reason"] == "private-redirect" and row["status"] == 302
+    meta = [r for r in all_records(tmp_path) if r.type == "metadata"]
+    assert b"reason: private-redirect\r\n" in meta[-1].block
+
+    # Given explicitly, the internal URL is captured as it is ...
+    assert archiver(tmp_path, "capture", internal.url("/admin"), *only_one).returncode == 0
+    # ... and with --allow-private-redirects, or when 127.0.0.2 counts as private too
+    # (the default: all of 127.0.0.0/8), the redirect is followed.
+    allowed = archiver(tmp_path, "capture", public.url("/go"), *only_one,
+                       "--allow-private-redirects")
+    default = archiver(tmp_path, "capture", public.url("/go"), "--delay", "0")
+    assert (allowed.returncode, default.returncode) == (0, 0), allowed.stderr + default.stderr
+    assert internal.hits("/admin") == 3
+
+
+def test_the_default_private_networks() -> None:
+    policy = AddressPolicy(parse_networks(DEFAULT_PRIVATE_NETWORKS))
+    private = ["10.1.2.3", "172.31.0.1", "192.168.1.1", "127.0.0.1", "169.254.169.254",
+               "0.0.0.0", "::1", "::", "fe80::1%eth0", "fd12::1", "::ffff:127.0.0.1"]
+    public = ["8.8.8.8", "172.32.0.1", "100.64.0.1", "2001:4860:4860::8888", "::ffff:8.8.8.8"]
+    assert [a for a in private if not policy.is_private(a)] == []
+    assert [a for a in public if policy.is_private(a)] == []
+    assert policy.on_behalf_of("10.0.0.1") is None  # a private page may lead anywhere
+    check = policy.on_behalf_of("8.8.8.8")
+    assert check is not None
+    check("1.1.1.1")
+    with pytest.raises(PrivateAddressRefused, match=r"to the private address 10\.9\.9\.9$"):
+        check("10.9.9.9")

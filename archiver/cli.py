@@ -332,25 +332,36 @@ _JOBS = click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
 
 @cli.command()
 @_JOBS
+@click.option("--accept-unreadable", is_flag=True,
+              help="Also list files under warcs/ that are not readable WARCs.")
 @pass_ctx
-def manifest(obj: Context, /, jobs: int | None) -> None:
+def manifest(obj: Context, /, jobs: int | None, accept_unreadable: bool) -> None:
     """Rehash every closed WARC and rewrite manifests/manifest-sha256.txt and records.jsonl.
 
     This blesses the files as they are now: run `archiver verify` first.
+    Symbolic links are never listed; files that are not readable WARCs only
+    with --accept-unreadable. Exit 1 if anything under warcs/ was left out.
     """
     from .fixity.manifest import rebuild_manifest
 
     try:
-        report = rebuild_manifest(obj.root, jobs=jobs)
+        report = rebuild_manifest(obj.root, jobs=jobs, accept_unreadable=accept_unreadable)
     except ArchiverError as exc:
         fail(exc)
     for path, why in report.unparseable:
         echo(f"archiver: warning: {path}: WARC records unreadable {why}", err=True)
+    for path, why in report.skipped:
+        fix = ("remove the link (copy the file in instead, if it belongs here)"
+               if why.startswith("symlink") else
+               "repair or remove it, or pass --accept-unreadable to list it anyway")
+        echo(f"archiver: {path}: not listed: {why}; {fix}", err=True)
     if not obj.quiet:
         changes = "" if report.added is None else (
             f"; {report.added} added, {report.removed} removed, {report.changed} changed")
+        left_out = f", {len(report.skipped)} left out" if report.skipped else ""
         click.echo(f"manifest: {report.files} files, {report.records} records, "
-                   f"{format_size(report.bytes)}{changes}")
+                   f"{format_size(report.bytes)}{changes}{left_out}")
+    sys.exit(EXIT_FAILED if report.skipped else EXIT_OK)
 
 
 @cli.command()

@@ -20,6 +20,7 @@ a ``replication`` event records the export.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -55,7 +56,14 @@ def _copy_hashed(src: Path, dst: Path) -> tuple[str, int]:
     """Copy ``src`` to ``dst`` (fsynced), returning the SHA-256 and size of what was read."""
     digest, size = hashlib.sha256(), 0
     dst.parent.mkdir(parents=True, exist_ok=True)
-    with open(src, "rb") as fin, open(dst, "wb") as fout:
+    try:  # a symlink put where a listed file was is never followed out of the archive
+        fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ExportError(src, "is a symlink, not the file the manifest lists; "
+                              "run `archiver verify` before exporting") from exc
+        raise
+    with open(fd, "rb") as fin, open(dst, "wb") as fout:
         while chunk := fin.read(BLOCK_SIZE):
             digest.update(chunk)
             fout.write(chunk)

@@ -50,6 +50,7 @@ __all__ = [
     "os_error_text",
     "rebuild_manifest",
     "record_ingest",
+    "unreadable_warc",
 ]
 
 #: Names under warcs/ that are never archive content (git keeps empty folders).
@@ -116,11 +117,20 @@ def iter_manifest(source: Path) -> Iterator[ManifestEntry]:
 
 @dataclass(frozen=True, slots=True)
 class DiskEntry:
-    """A file found under ``warcs/``: its root-relative path and size (or why not)."""
+    """A file found under ``warcs/``: its root-relative path and size (or why not).
+
+    ``link`` is set, to the link's target, for a symbolic link: never followed,
+    never hashed, never listed (it could point anywhere outside the archive).
+    """
 
     path: str
     size: int | None
     error: str | None = None
+    link: str | None = None
+
+    def link_text(self) -> str:
+        """``symlink to TARGET; not followed``."""
+        return f"symlink to {self.link}; not followed (a link is never part of the archive)"
 
 
 def os_error_text(exc: OSError) -> str:
@@ -156,7 +166,10 @@ def _walk(folder: Path, prefix: str) -> Iterator[DiskEntry]:
             yield from _walk(Path(entry.path), rel)
         elif _listed(entry.name):
             try:
-                yield DiskEntry(rel, entry.stat().st_size)
+                if entry.is_symlink():
+                    yield DiskEntry(rel, None, link=os.readlink(entry.path))
+                else:
+                    yield DiskEntry(rel, entry.stat(follow_symlinks=False).st_size)
             except OSError as exc:
                 yield DiskEntry(rel, None, os_error_text(exc))
 
@@ -164,8 +177,9 @@ def _walk(folder: Path, prefix: str) -> Iterator[DiskEntry]:
 def iter_disk(root: ArchiveRoot) -> Iterator[DiskEntry]:
     """Every file the manifest should list, in bytewise path order, streamed.
 
-    Memory holds one folder's names per level. Symbolic links are listed as
-    files (reading follows them); a failed ``stat`` is reported, not raised.
+    Memory holds one folder's names per level. Symbolic links (to files or
+    folders) are entries with ``link`` set, never followed; a failed ``stat``
+    is reported, not raised.
     """
     if root.warcs.is_dir():
         yield from _walk(root.warcs, "warcs")
@@ -195,8 +209,28 @@ def _scan_all(root: ArchiveRoot, entries: Iterable[DiskEntry], jobs: int
             yield path, result
 
 
-def _checked(entries: Iterable[DiskEntry]) -> Iterator[DiskEntry]:
+def unreadable_warc(scan: WarcScan) -> str | None:
+    """Why a scanned file is not a readable WARC (``None``: it is one).
+
+    warcio reads almost any bytes as some record, so a record with no
+    ``WARC-Record-ID`` or ``WARC-Type`` counts as unreadable too.
+    """
+    if scan.error:
+        return f"at offset {scan.error_offset}: {scan.error}"
+    if not scan.records:
+        return "no WARC record in it"
+    for rec in scan.records:
+        if not rec.record_id or not rec.type:
+            return f"at offset {rec.offset}: a record with no WARC-Record-ID or WARC-Type"
+    return None
+
+
+def _checked(entries: Iterable[DiskEntry], skipped: list[tuple[str, str]]
+             ) -> Iterator[DiskEntry]:
     for entry in entries:
+        if entry.link is not None:
+            skipped.append((entry.path, entry.link_text()))
+            continue
         if entry.error is not None:
             raise ManifestError(entry.path, f"cannot read: {entry.error}")
         if unicodedata.normalize("NFC", entry.path) != entry.path:
@@ -212,8 +246,12 @@ class RebuildReport:
     files: int = 0
     bytes: int = 0
     records: int = 0
-    #: Files listed whose WARC records could not all be read: (path, why).
+    #: Files listed whose WARC records could not all be read: (path, why);
+    #: only with ``accept_unreadable``.
     unparseable: list[tuple[str, str]] = field(default_factory=list)
+    #: Files under warcs/ left out of the manifest: (path, why). Symbolic
+    #: links, and files that are not readable WARCs (without ``accept_unreadable``).
+    skipped: list[tuple[str, str]] = field(default_factory=list)
     #: Compared with the manifest this rebuild replaced (None: there was none).
     added: int | None = None
     removed: int | None = None
@@ -250,22 +288,32 @@ class _Diff:
             report.added, report.removed, report.changed = self.added, self.removed, self.changed
 
 
-def rebuild_manifest(root: ArchiveRoot, *, jobs: int | None = None) -> RebuildReport:
+def rebuild_manifest(root: ArchiveRoot, *, jobs: int | None = None,
+                     accept_unreadable: bool = False) -> RebuildReport:
     """Rehash every closed file under ``warcs/`` and rewrite manifest and index.
 
     This blesses the files as they are now: use it after a deliberate change
     (``archiver verify`` first), never to make a failing check pass. The
     ``manifest rebuild`` event records how the new manifest differs from the old.
+    Symbolic links are never listed; a file that is not a readable WARC is
+    listed only with ``accept_unreadable``. What is left out is in
+    :attr:`RebuildReport.skipped`.
     """
     report = RebuildReport()
     with root.writer_lock():
         manifest = root.manifest_path
         diff = _Diff(manifest)
         with atomic_write(manifest) as mf, atomic_write(root.records_path) as rf:
-            for path, scan in _scan_all(root, _checked(iter_disk(root)), jobs or default_jobs()):
+            entries = _checked(iter_disk(root), report.skipped)
+            for path, scan in _scan_all(root, entries, jobs or default_jobs()):
+                why = unreadable_warc(scan)
+                if why is not None and not accept_unreadable:
+                    report.skipped.append((path, f"not a readable WARC ({why})"))
+                    continue
                 _add(report, mf, rf, path, scan)
                 diff.see(path, scan.sha256)
         diff.finish(report)
+        report.skipped.sort()
         report.manifest_sha256 = tag_sha256(manifest)
         append_event(root, EventType.MANIFEST_REBUILD, outcome="success",
                      obj=f"manifests/{MANIFEST_NAME}", detail=_rebuild_detail(report),
@@ -280,13 +328,14 @@ def _add(report: RebuildReport, mf: BinaryIO, rf: BinaryIO, path: str, scan: War
     report.files += 1
     report.bytes += scan.size
     report.records += len(scan.records)
-    if scan.error:
-        report.unparseable.append((path, f"at offset {scan.error_offset}: {scan.error}"))
+    why = unreadable_warc(scan)
+    if why is not None:
+        report.unparseable.append((path, why))
 
 
 def _rebuild_counts(report: RebuildReport) -> dict[str, int]:
     counts = {"files": report.files, "bytes": report.bytes, "records": report.records,
-              "unparseable": len(report.unparseable)}
+              "unparseable": len(report.unparseable), "skipped": len(report.skipped)}
     if report.added is not None:
         counts.update(added=report.added, removed=report.removed or 0,
                       changed=report.changed or 0)
@@ -306,7 +355,8 @@ def _closed_paths(root: ArchiveRoot, closed_warcs: Sequence[Path]) -> list[str]:
     for warc in closed_warcs:
         rel = root.relative(Path(warc))
         name = rel.rsplit("/", 1)[-1]
-        if not rel.startswith("warcs/") or not _listed(name) or not Path(warc).is_file():
+        if (not rel.startswith("warcs/") or not _listed(name) or not Path(warc).is_file()
+                or Path(warc).is_symlink()):
             raise ArchiveRootError(warc, "is not a closed file under warcs/")
         paths.add(unicodedata.normalize("NFC", rel))
     return sorted(paths)
@@ -374,9 +424,9 @@ def record_ingest(root: ArchiveRoot, closed_warcs: Sequence[Path], *,
                    if p not in known]
         found = dict(_scan_all(root, entries, max(1, min(len(entries), default_jobs()))))
         found.update({p: known[p] for p in todo if p in known})
-        for path in [p for p in new if found[p].error]:
-            log.warning("%s: not a readable WARC (at offset %s: %s); not added to the manifest",
-                        path, found[path].error_offset, found[path].error)
+        for path in [p for p in new if unreadable_warc(found[p]) is not None]:
+            log.warning("%s: not a readable WARC (%s); not added to the manifest",
+                        path, unreadable_warc(found[path]))
             new.remove(path)
         if new:
             _write_merged(root, new, found)

@@ -227,6 +227,9 @@ class _Verifier:
             self.report.total_bytes += _size_of(item)
             if item.disk is None:
                 self._absent(item)
+            elif item.disk.link is not None:
+                self._problem(ProblemKind.UNREADABLE, item,
+                              f"cannot read: the path is a {item.disk.link_text()}")
             elif item.disk.error is not None:
                 self._problem(ProblemKind.UNREADABLE, item, f"cannot read: {item.disk.error}")
             elif self.select is None or self.select(item):
@@ -282,7 +285,7 @@ class _Verifier:
     def _pair_moved(self) -> None:
         """Match missing files with extra ones by SHA-256: those moved."""
         wanted_sizes = {i.size for i in self.missing}
-        candidates = [e for e in self.extras if e.error is None
+        candidates = [e for e in self.extras if e.error is None and e.link is None
                       and (None in wanted_sizes or e.size in wanted_sizes)] if self.missing else []
         hashes = dict(_hash_paths(self.root, [e.path for e in candidates], self.jobs))
         by_sha: dict[str, deque[str]] = {}
@@ -327,6 +330,8 @@ def _moved_detail(old: str, new: str) -> str:
 
 
 def _extra(entry: DiskEntry, sha: str | None) -> Problem:
+    if entry.link is not None:
+        return Problem(ProblemKind.EXTRA, entry.path, entry.link_text())
     if entry.error is not None:
         return Problem(ProblemKind.EXTRA, entry.path,
                        f"listed in no manifest (cannot stat: {entry.error})")

@@ -30,7 +30,9 @@ def find_warc_files(folder: Path) -> list[Path]:
     """The closed WARC files under ``folder``, recursively, sorted by path."""
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*") if is_warc_name(p.name) and p.is_file())
+    # A symlink is never followed: it could point anywhere outside the archive.
+    return sorted(p for p in folder.rglob("*")
+                  if is_warc_name(p.name) and p.is_file() and not p.is_symlink())
 
 
 def find_open_files(folder: Path) -> list[Path]:

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -28,6 +29,7 @@ from fixity_archive import (
     records_of,
     warcs,
 )
+from mountns import in_mount_namespace, require_mount_namespace
 
 from archiver import ArchiveRoot
 from archiver.cli import cli
@@ -168,26 +170,51 @@ def _dangling(path: Path) -> None:
     path.symlink_to("/nonexistent/disk/evidence.warc.gz")
 
 
-def _eio(path: Path) -> None:
-    # Reading /proc/self/mem at offset 0 fails with EIO for any user, root
-    # included: the same error a failing disk sector gives, through the same
-    # read() call, without needing FUSE or a broken device.
-    path.symlink_to("/proc/self/mem")
+def _outside_copy(path: Path) -> None:
+    # The same bytes, beside the archive root (path is ROOT/warcs/Y/M/D/NAME):
+    # still not the archive's file.
+    copy = path.parents[5] / "elsewhere.warc.gz"
+    shutil.copyfile(path.with_suffix(".saved"), copy)
+    path.symlink_to(copy)
 
 
 @pytest.mark.parametrize(("replace", "message"), [
     (_folder, "cannot read: the path is a folder"),
-    (_dangling, "cannot read: ENOENT: No such file or directory"),
-    (_eio, "cannot read: EIO: Input/output error"),
-], ids=["folder-not-missing", "dangling-symlink", "input-output-error"])
+    (_dangling, "cannot read: the path is a symlink to /nonexistent/disk/evidence.warc.gz; "
+                "not followed (a link is never part of the archive)"),
+    (_outside_copy, "cannot read: the path is a symlink to {target}; not followed (a link "
+                    "is never part of the archive)"),
+], ids=["folder-not-missing", "dangling-symlink", "symlink-to-an-identical-copy"])
 def test_a_warc_that_cannot_be_read_is_unreadable(
     root: ArchiveRoot, replace: Callable[[Path], None], message: str
 ) -> None:
     first = warcs(root)[0]
     full, expected = size(root, first), manifest_sha(root, first)
-    root.absolute(first).unlink()
-    replace(root.absolute(first))
-    assert check(root) == [Problem("unreadable", first, message, expected, None, full)]
+    path = root.absolute(first)
+    path.rename(path.with_suffix(".saved"))
+    replace(path)
+    path.with_suffix(".saved").unlink()
+    target = os.readlink(path) if path.is_symlink() else ""
+    assert check(root) == [Problem("unreadable", first, message.format(target=target),
+                                   expected, None, full)]
+
+
+def test_a_warc_that_fails_with_eio_is_unreadable(root: ArchiveRoot) -> None:
+    """A disk sector that cannot be read: reading /proc/PID/mem at offset 0 fails
+    with EIO for any user, through the same read() call; it is bind-mounted over
+    the WARC, in a private mount namespace, for the verify run alone."""
+    require_mount_namespace()
+    first = warcs(root)[0]
+    full, expected = size(root, first), manifest_sha(root, first)
+    run = in_mount_namespace(
+        f"mount --bind /proc/$$/mem {root.absolute(first)}",
+        [sys.executable, "-m", "archiver", "--root", str(root.path), "verify", "--json",
+         "--jobs", "1"])
+    assert run.returncode == 1, run.stderr
+    (problem,) = json.loads(run.stdout)["problems"]
+    assert (problem["kind"], problem["path"], problem["detail"], problem["expected_sha256"],
+            problem["expected_size"], problem["found_size"]) == (
+        "unreadable", first, "cannot read: EIO: Input/output error", expected, full, None)
 
 
 @pytest.fixture

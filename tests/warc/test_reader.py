@@ -88,7 +88,8 @@ def test_verify_reindex_and_extract_agree_on_a_damaged_record(tmp_path: Path, ca
     data, offset = DAMAGED[case]
     root = _archive(tmp_path, {"damaged.warc.gz": data})
     rel = "warcs/damaged.warc.gz"
-    rebuild_manifest(root, jobs=1)  # blesses the file as it is: only --records can tell
+    # blesses the file as it is (listing it needs accept_unreadable): only --records can tell
+    rebuild_manifest(root, jobs=1, accept_unreadable=True)
 
     report = verify_archive(root, VerifyMode.RECORDS, jobs=1, record_event=False)
     assert [(p.kind, p.path) for p in report.problems] == [("invalid-record", rel)]
@@ -162,7 +163,7 @@ def test_a_header_block_that_never_ends_is_malformed_and_the_next_file_is_read(
     bound = (f"WARC header block is not ended by a blank line within 1000 lines or "
              f"{MAX_HEADER_BYTES // 1024} KiB (malformed record)")
 
-    status, out, seconds, rss = _run(root, "manifest", "--jobs", "1")
+    status, out, seconds, rss = _run(root, "manifest", "--accept-unreadable", "--jobs", "1")
     assert status == 0, out
     assert seconds < 20 and rss < 150, (seconds, rss)
     assert f"warcs/a-bomb.warc.gz: WARC records unreadable at offset {len(WARCINFO)}" in out

@@ -25,6 +25,9 @@ __all__ = ["choose_content", "keep_child", "score_page"]
 BLOCK_COST = 20.0
 LINK_PENALTY = 2.0
 PUNCT_BONUS = 6.0
+# Share of the page's prose (non-link text, and sentence marks) from which an
+# element is the article's frame, whatever its class says.
+ARTICLE_SHARE = 0.5
 
 _NEGATIVE = re.compile(
     r"(?:^|[\s_-])(?:ad|ads|advert\w*|banner|breadcrumbs?|combx|comments?|com-|contact"
@@ -42,6 +45,9 @@ _POSITIVE = re.compile(
     r"|instapaper_body|zhengwen|\bzw\b",
     re.IGNORECASE,
 )
+# Marks of text that is not the article even when it is most of the page.
+_OTHER_TEXT = re.compile(r"comment|repl(?:y|ies)|remark|discuss|related|recommend|popular"
+                         r"|trending|more-stories", re.IGNORECASE)
 _BYLINE = re.compile(r"byline|author|dateline|writtenby|p-author", re.IGNORECASE)
 _NEGATIVE_TAGS = frozenset({"nav", "aside", "footer", "header", "menu", "form"})
 _NEGATIVE_ROLES = frozenset({
@@ -108,8 +114,18 @@ def score_page(page: Page) -> None:
     An inline element's score is that of the blocks nested inside it (a <div>
     inside an <a>), so it passes them up unchanged.
     """
+    root = page.root
+    prose_limit = ARTICLE_SHARE * (root.chars - root.link_chars)
+    punct_limit = ARTICLE_SHARE * root.punct
     for node in reversed(page.nodes):
         node.cue = _cue(node)
+        if node.cue < 0 and _holds_article(node, prose_limit, punct_limit) and not _rival(
+                node, page):
+            # A layout wrapper whose class mentions a sidebar, a share bar or a
+            # header style, but which holds most of the page's prose (and no
+            # element marked as content elsewhere holds much), is the
+            # article's frame, not boilerplate.
+            node.cue = 0
         total = 0.0 if node.inline else _gain(node)
         for i, child in enumerate(node.children):
             if isinstance(child, Node):
@@ -122,6 +138,23 @@ def score_page(page: Page) -> None:
                     total += node.values[i]
         node.score = total
         node.window = _best_run(node.values)
+
+
+def _holds_article(node: Node, prose_limit: float, punct_limit: float) -> bool:
+    """Whether a node holds most of the page's prose, and is not a thread of
+    comments or other stories (which can outweigh a short article)."""
+    return (node.chars - node.link_chars >= prose_limit and node.punct >= punct_limit > 0
+            and not _OTHER_TEXT.search(f"{node.attr('class')} {node.attr('id')}"))
+
+
+def _rival(node: Node, page: Page) -> bool:
+    """Whether an element outside ``node`` marked as content holds a quarter of
+    its prose: then that is the (short) article and ``node`` a real sidebar."""
+    need = 0.25 * (node.chars - node.link_chars)
+    inside = {id(n) for n in node.iter()}
+    above = {id(n) for n in node.ancestors()}
+    return any(n.chars - n.link_chars >= need and _cue(n) > 0
+               and id(n) not in inside and id(n) not in above for n in page.nodes)
 
 
 def _best_run(values: list[float]) -> tuple[int, int, float]:

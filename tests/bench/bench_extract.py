@@ -307,10 +307,11 @@ def fold_name(page: DevPage) -> str:
     return "val" if k < 0 else f"fold{k}"
 
 
-def compare(result: Result, pages: list[DevPage], saved: dict[str, list[float]]) -> None:
+def compare(result: Result, pages: list[DevPage], saved: dict[str, list[float]],
+            show: list[str]) -> None:
     """Pages moved by more than CHANGED since ``saved``, by fold (never validation)."""
     print(f"\nchanged pages (|dF1| > {CHANGED}) against the saved run, tuning sites:")
-    rows: dict[str, list[float]] = {}
+    rows: dict[str, list[tuple[str, float]]] = {}
     delta: dict[str, float] = {}
     for p in pages:
         fold = fold_name(p)
@@ -319,16 +320,21 @@ def compare(result: Result, pages: list[DevPage], saved: dict[str, list[float]])
         d = f1(result.pr[p.id]) - f1((saved[p.id][0], saved[p.id][1]))
         delta[fold] = delta.get(fold, 0.0) + d
         if abs(d) > CHANGED:
-            rows.setdefault(fold, []).append(d)
+            rows.setdefault(fold, []).append((p.id, d))
     counts = {fold: 0 for fold in delta}
     for p in pages:
         if fold_name(p) in counts and p.id in saved:
             counts[fold_name(p)] += 1
     for fold in sorted(delta):
-        moved = rows.get(fold, [])
+        moved = [d for _, d in rows.get(fold, [])]
         better = sum(1 for d in moved if d > 0)
         print(f"  {fold:<6} pages {counts[fold]:>4}  better {better:>3}  "
               f"worse {len(moved) - better:>3}  mean dF1 {delta[fold] / counts[fold]:+.4f}")
+    if show:
+        print(f"\nchanged pages in {' '.join(show)}:")
+        for fold in show:
+            for pid, d in sorted(rows.get(fold, []), key=lambda row: row[1]):
+                print(f"  {pid:<44} {d:+.3f}")
 
 
 def print_worst(result: Result, pages: list[DevPage], n: int, folds: list[str]) -> None:
@@ -395,6 +401,8 @@ def main() -> None:
     ap.add_argument("--catastrophes", action="store_true", help="list them (tuning folds)")
     ap.add_argument("--save", type=Path, help="write ours' per-page P/R (tuning sites only)")
     ap.add_argument("--compare", type=Path, help="changed pages against a --save file")
+    ap.add_argument("--changed", action="store_true",
+                    help="with --compare: list the changed pages of --folds")
     ap.add_argument("--ref", type=Path, default=Path("/tmp/bench-extract-trafilatura.json"),
                     help="trafilatura's per-page P/R, kept from a run with it for --only ours")
     ap.add_argument("--write-baseline", action="store_true", help=f"write {BASELINE.name}")
@@ -431,7 +439,8 @@ def main() -> None:
         print(f"\nours, {args.worst} worst pages in", " ".join(args.folds))
         print_worst(mine, pages, args.worst, args.folds)
     if args.compare:
-        compare(mine, pages, json.loads(args.compare.read_text()))
+        compare(mine, pages, json.loads(args.compare.read_text()),
+                args.folds if args.changed else [])
     if args.save:
         args.save.write_text(json.dumps(
             {p.id: list(mine.pr[p.id]) for p in pages if fold_name(p) != "val"}))

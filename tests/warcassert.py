@@ -111,7 +111,25 @@ def read_warc(path: Path) -> list[Rec]:
             _check_digests(rec)
             recs.append(rec)
     assert recs and recs[0].type == "warcinfo", f"{path}: warcinfo is not first"
+    _check_links(path, recs)
     return recs
+
+
+def _check_links(path: Path, recs: list[Rec]) -> None:
+    """Every ``WARC-Concurrent-To`` names a record written before it in the same file.
+
+    Validators read a WARC front to back (``warcat verify`` calls a forward
+    reference "not seen yet"), so the later record of a pair refers back.
+    """
+    seen: set[str] = set()
+    for i, rec in enumerate(recs):
+        target = rec.headers.get("WARC-Concurrent-To")
+        if target is not None:
+            assert target in seen, f"{path}: {rec.id} names {target}, not written before it"
+        if rec.type == "response":
+            assert target is not None and recs[i - 1].id == target, \
+                f"{path}: response {rec.id} does not name the request just before it"
+        seen.add(rec.id)
 
 
 def _check_digests(rec: Rec) -> None:

@@ -296,8 +296,11 @@ class _CaptureRun:
         payloads: list[tuple[str, PayloadRef]] = []
         final_kind: str | None = None
         for hop in result.hops:
-            response, kind, ref = self._response_record(hop)
-            records += [_request_record(hop, response.record_id), response]
+            # The request is written first, so the response names it (a
+            # reference back: validators read a WARC front to back).
+            request = _request_record(hop)
+            response, kind, ref = self._response_record(hop, request.record_id)
+            records += [request, response]
             final_kind = kind
             if ref is not None:
                 payloads.append((hop.payload_sha256.hex(), ref))
@@ -317,11 +320,13 @@ class _CaptureRun:
             ref = self._pending.get(sha)
         return ref or self.catalog.payload(sha)
 
-    def _response_record(self, hop: Hop) -> tuple[OpenRecord, str, PayloadRef | None]:
+    def _response_record(self, hop: Hop, request_id: str
+                         ) -> tuple[OpenRecord, str, PayloadRef | None]:
         """The response (or revisit) record for a hop, and the payload it newly stores."""
         ex = hop.exchange
         date = warc_date(hop.date)
         base = [("WARC-IP-Address", ex.peer_ip)] if ex.peer_ip else []
+        base.append(("WARC-Concurrent-To", request_id))
         digest_label = sha256_label(hop.payload_sha256)
         dedupable = self.settings.dedup and hop.payload_size > 0 and hop.truncated is None
         original = self._original(hop.payload_sha256.hex()) if dedupable else None
@@ -436,12 +441,10 @@ def _write_failed(result: FetchResult, exc: WarcError) -> Capture:
     return _failed(result.url, err, started=result.started)
 
 
-def _request_record(hop: Hop, response_id: str) -> OpenRecord:
+def _request_record(hop: Hop) -> OpenRecord:
     raw = bytes(hop.exchange.request)
     head, sep, body = raw.partition(b"\r\n\r\n")
-    headers = [("WARC-Concurrent-To", response_id)]
-    if hop.exchange.peer_ip:
-        headers.insert(0, ("WARC-IP-Address", hop.exchange.peer_ip))
+    headers = [("WARC-IP-Address", hop.exchange.peer_ip)] if hop.exchange.peer_ip else []
     return build_record(
         hop.url, "request", date=warc_date(hop.date),
         block_digest=hashlib.sha256(raw).digest(),

@@ -70,7 +70,8 @@ def test_plain_page_is_recorded_byte_for_byte(tmp_path: Path, raw: RawServer) ->
     assert request.block == sent.request
     assert response.headers["WARC-Payload-Digest"] == sha256_label(body)
     assert response.headers["WARC-Block-Digest"] == "sha256:" + _b32hex(sent.sent_sha256)
-    assert request.headers["WARC-Concurrent-To"] == response.id
+    assert response.headers["WARC-Concurrent-To"] == request.id  # back, never forward
+    assert "WARC-Concurrent-To" not in request.headers
     assert response.headers["WARC-IP-Address"] == request.headers["WARC-IP-Address"] == "127.0.0.1"
     assert response.headers["Content-Type"] == "application/http; msgtype=response"
     assert b"User-Agent: archiver/" + __version__.encode() in request.block
@@ -153,7 +154,7 @@ def test_every_redirect_hop_is_its_own_pair(tmp_path: Path, web: HTTPTestServer)
     responses, requests_ = by_type(recs, "response"), by_type(recs, "request")
     assert [r.uri for r in responses] == urls
     assert [r.status for r in responses] == [302, 302, 302, 200]
-    assert [q.headers["WARC-Concurrent-To"] for q in requests_] == [r.id for r in responses]
+    assert [r.headers["WARC-Concurrent-To"] for r in responses] == [q.id for q in requests_]
     with Catalog(tmp_path / "manifests" / "catalog.sqlite") as cat:
         (row,) = list(cat.captures())
     assert (row.url, row.final_url, row.status) == (urls[0], urls[-1], 200)

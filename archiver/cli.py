@@ -541,6 +541,43 @@ def _utf8_stdout() -> Iterator[TextIO]:
         stream.detach()  # (closing it would close sys.stdout's buffer too)
 
 
+def _late_root(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.ensure_object(Context).root_arg = value
+
+
+def _late_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(Context).quiet = True
+
+
+def _late_verbose(ctx: click.Context, param: click.Parameter, value: int) -> None:
+    if value:
+        obj = ctx.ensure_object(Context)
+        obj.verbose += value
+        logging.getLogger().setLevel(logging.INFO if obj.verbose == 1 else logging.DEBUG)
+
+
+def _accept_global_options_after(group: click.Group) -> None:
+    """``archiver capture -q URL`` as ``archiver -q capture URL``: every command also
+    takes --root, -q and -v (after its name), with the same meaning."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _accept_global_options_after(command)
+            continue
+        command.params += [
+            click.Option(["--root"], type=click.Path(file_okay=False, path_type=Path),
+                         expose_value=False, callback=_late_root, hidden=True),
+            click.Option(["-q", "--quiet"], is_flag=True, expose_value=False,
+                         callback=_late_quiet, hidden=True),
+            click.Option(["-v", "--verbose"], count=True, expose_value=False,
+                         callback=_late_verbose, hidden=True),
+        ]
+
+
+_accept_global_options_after(cli)
+
+
 def main() -> None:
     """Console-script entry point."""
     # SIGTERM (kill, timeout(1), systemd, docker stop) stops a run the way

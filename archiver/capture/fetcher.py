@@ -31,6 +31,7 @@ import urllib3.exceptions
 from requests.cookies import extract_cookies_to_jar
 
 from ..errors import FailureReason, FetchError, InvalidURLError
+from ..warc.digester import is_chunked
 from .netpolicy import PeerCheck, PrivateAddressRefused
 from .settings import CaptureSettings
 from .wire import DeadlineExceeded, Exchange, RecordingAdapter
@@ -321,8 +322,10 @@ class Fetcher:
 
     def _retry_delay(self, hop: Hop, attempt: int) -> float | None:
         """Seconds to wait before retrying ``hop``, or None to keep it."""
+        broken = isinstance(hop.exchange.error, FetchError) and \
+            hop.exchange.error.reason == FailureReason.MALFORMED
         retryable = hop.status in RETRY_STATUSES or (
-            hop.truncated in ("time", "disconnect")
+            hop.truncated in ("time", "disconnect") and not broken
         )
         if not retryable or attempt > self.settings.retries:
             return None
@@ -413,6 +416,11 @@ class Fetcher:
                     return "length"
         except Exception as exc:
             err = classify(resp.url, exc, exchange)
+            bad = _bad_chunk_size(exchange) if err.reason == FailureReason.RESET else None
+            if bad is not None:  # not a reset: the framing itself is broken
+                err = FetchError(resp.url, FailureReason.MALFORMED,
+                                 f"malformed HTTP response: chunk size {bad!r} is negative "
+                                 "or too large")
             exchange.error = err
             timed_out = err.reason in (FailureReason.TIMEOUT, FailureReason.DEADLINE)
             return "time" if timed_out else "disconnect"
@@ -421,6 +429,37 @@ class Fetcher:
 
 class _StaleConnection(Exception):
     """A reused connection closed before any byte of the answer arrived."""
+
+
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]+")
+
+
+def _bad_chunk_size(exchange: Exchange) -> str | None:
+    """The first chunk-size of a chunked body that is negative, not hex, or 2**63 or more
+    (what overflows a signed 64-bit length), from the bytes received; None if none is.
+
+    http.client reads such a size as a huge (or negative) length and then
+    fails as if the connection had been cut; it is the framing that is wrong.
+    """
+    if not is_chunked(exchange.response_head):
+        return None
+    body = exchange.body
+    end = body.tell()
+    try:
+        body.seek(0)
+        while line := body.readline(1024):
+            text = line.split(b";", 1)[0].strip()
+            if not text:
+                return None  # the body ended (or a trailer): nothing wrong seen
+            if not _CHUNK_SIZE.fullmatch(text) or int(text, 16) >= 1 << 63:
+                return text.decode("latin-1")
+            size = int(text, 16)
+            if size == 0:
+                return None
+            body.seek(size + 2, 1)
+        return None
+    finally:
+        body.seek(end)
 
 
 def _header_text(value: str | None) -> str | None:

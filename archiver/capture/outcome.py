@@ -43,7 +43,10 @@ def outcome_fields(result: FetchResult, capture: Capture) -> list[tuple[str, str
         ("payload-size", str(capture.payload_size) if capture.payload_size is not None else ""),
         ("started", capture.captured_at),
         ("elapsed-ms", f"{result.elapsed * 1000:.0f}"),
-        ("attempts", str(sum(h.attempts for h in result.hops) or 1)),
+        # The HTTP exchanges kept (a redirect chain of n redirects has n + 1
+        # hops), and the requests repeated on 429, 5xx or a broken connection.
+        ("hops", str(len(result.hops))),
+        ("retries", str(sum(h.attempts - 1 for h in result.hops))),
     ]
     if final is not None:
         out += [

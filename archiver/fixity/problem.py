@@ -117,7 +117,8 @@ class VerifyReport:
         if self.passed:
             return f"{head}: all intact"
         kinds = ", ".join(f"{n} {kind}" for kind, n in self.counts().items())
-        return f"{head}: {len(self.problems)} problems ({kinds})"
+        n = len(self.problems)
+        return f"{head}: {n} problem{'' if n == 1 else 's'} ({kinds})"
 
     def as_dict(self) -> dict[str, Any]:
         return {

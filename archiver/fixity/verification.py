@@ -97,6 +97,12 @@ class _Checked:
     invalid: tuple[DamagedRecord, ...] = ()
 
 
+def _damaged_records(n: int) -> str:
+    if n == 1:
+        return "1 WARC record fails its own digests or cannot be read"
+    return f"{n} WARC records fail their own digests or cannot be read"
+
+
 def _invalid_records(scan: WarcScan) -> tuple[DamagedRecord, ...]:
     found = [DamagedRecord(r.offset, r.record_id, r.target_uri, "; ".join(r.mismatches))
              for r in scan.records if r.mismatches]
@@ -269,7 +275,7 @@ class _Verifier:
         if checked.sha256 == item.sha256:
             if checked.invalid:
                 self._problem(ProblemKind.INVALID_RECORD, item,
-                              f"{len(checked.invalid)} WARC records fail their own digests",
+                              _damaged_records(len(checked.invalid)),
                               found_sha256=checked.sha256,
                               found_size=checked.size, records=checked.invalid)
             else:

@@ -14,6 +14,7 @@ archiver writes (records.jsonl, reports) uses lowercase hex.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,7 +92,17 @@ def _check(name: str, declared: str | None, found: dict[str, str]) -> list[str]:
     actual = found.get(alg)
     if actual is None or actual == expected:
         return []
-    return [f"{name} digest {alg}:{actual} does not match the header's {alg}:{expected}"]
+    # Shown as the header writes it (label, hex or base32), so the two compare by eye.
+    label, _, text = declared.strip().partition(":")
+    hexed = len(text) == len(expected)
+    shown = actual if hexed else base64.b32encode(bytes.fromhex(actual)).decode("ascii")
+    if "=" not in text:
+        shown = shown.rstrip("=")
+    if text.isupper():
+        shown = shown.upper()
+    elif text.islower():
+        shown = shown.lower()
+    return [f"{name} digest {label}:{shown} does not match the header's {declared.strip()}"]
 
 
 def _digest_record(record: Any) -> tuple[BlockDigester, list[str]]:

@@ -92,6 +92,9 @@ def test_a_userinfo_in_a_redirect_is_neither_sent_nor_recorded(tmp_path: Path,
     assert [r.headers.get("Authorization") for r in web.requests] == [None, None]
     uris = [r.uri for r in all_records(tmp_path) if r.type in ("request", "response")]
     assert uris == [web.url("/go")] * 2 + [web.url("/there")] * 2
+    # The metadata record counts the hops as hops (it called them "attempts").
+    (meta,) = [r for r in all_records(tmp_path) if r.type == "metadata"]
+    assert b"\r\nhops: 2\r\nretries: 0\r\n" in meta.block and b"attempts" not in meta.block
 
 
 @pytest.mark.usefixtures("loopback_hosts")
@@ -139,3 +142,29 @@ def test_the_default_private_networks() -> None:
     check("1.1.1.1")
     with pytest.raises(PrivateAddressRefused, match=r"to the private address 10\.9\.9\.9$"):
         check("10.9.9.9")
+
+
+@pytest.mark.parametrize("size", [b"-5", b"ffffffffffffffffffffffff", b"8000000000000000"])
+def test_a_chunk_size_that_is_negative_or_overflows_is_malformed_not_a_reset(
+        tmp_path: Path, raw: RawServer, size: bytes) -> None:
+    head = http_scripts.head(headers=[("Transfer-Encoding", "chunked")])
+    raw.script("/chunks", (http_scripts.Send(head + size + b"\r\nabc\r\n0\r\n\r\n"),))
+    done = archiver(tmp_path, "capture", raw.url("/chunks"), "--delay", "0", "--retries", "2")
+    assert done.returncode == 1
+    assert raw.hits("/chunks") == 1  # not retried: the server will frame it the same way
+    row = json.loads(archiver(tmp_path, "list", "--json").stdout)
+    assert row["reason"] == "malformed"
+    assert row["error"].endswith(f"chunk size {size.decode()!r} is negative or too large)")
+
+
+def test_global_options_work_after_the_command_too(tmp_path: Path, web: HTTPTestServer) -> None:
+    web.route("/a", b"<p>a</p>")
+    elsewhere = tmp_path / "elsewhere"
+    done = subprocess.run([sys.executable, "-m", "archiver", "capture", "-q", web.url("/a"),
+                           "--root", str(elsewhere), "--delay", "0"],
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr) == (0, "")  # -q: no summary line
+    assert list((elsewhere / "warcs").rglob("*.warc.gz"))
+    listed = subprocess.run([sys.executable, "-m", "archiver", "list", "--root", str(elsewhere)],
+                            capture_output=True, text=True, timeout=120)
+    assert web.url("/a") in listed.stdout

@@ -271,7 +271,7 @@ def test_cli_prints_summary_and_list_and_exits_1(root: ArchiveRoot) -> None:
     result = runner.invoke(cli, ["--root", str(root.path), "verify", "--quick"])
     assert result.exit_code == 1
     assert result.output == (
-        "verify (quick): 2 files: 1 problems (1 missing)\n"
+        "verify (quick): 2 files: 1 problem (1 missing)\n"
         f"missing        {second}  not on disk\n")
     as_json = runner.invoke(cli, ["--root", str(root.path), "verify", "--json", "-j", "1"])
     assert as_json.exit_code == 1

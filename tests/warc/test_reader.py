@@ -24,6 +24,7 @@ from archiver.extract.reader import Extracted, ExtractFailure, extract_warcs
 from archiver.fixity.manifest import rebuild_manifest
 from archiver.fixity.verification import VerifyMode, verify_archive
 from archiver.warc.reader import MAX_HEADER_BYTES
+from archiver.warc.scan import scan_warc
 
 PAGE = (b"<html><head><title>Detention centres</title></head><body><article>"
         + b"<p>Satellite images show new walls and watchtowers around the camps.</p>" * 8
@@ -63,7 +64,24 @@ DAMAGED = {
     "declared length longer than the data": (
         WARCINFO + _member(_record("response", RESPONSE_BLOCK, length_extra=100)),
         len(WARCINFO)),
+    "declared length past any index-sized integer": (
+        WARCINFO + _member(_record("response", RESPONSE_BLOCK, length_extra=10**30)),
+        len(WARCINFO)),
+    "declared length shorter than the data": (
+        WARCINFO + _member(_record("response", RESPONSE_BLOCK, length_extra=-7)),
+        len(WARCINFO)),
 }
+
+
+def test_a_digest_mismatch_is_shown_in_the_header_s_own_encoding(tmp_path: Path) -> None:
+    wrong = sha256_label(b"something else")  # sha256:BASE32, as archiver writes them
+    record = _record("response", RESPONSE_BLOCK).replace(sha256_label(RESPONSE_BLOCK).encode(),
+                                                          wrong.encode())
+    path = tmp_path / "one.warc.gz"
+    path.write_bytes(_member(record))
+    (found,) = scan_warc(path).records
+    assert found.mismatches == (f"block digest {sha256_label(RESPONSE_BLOCK)} does not match the "
+                                f"header's {wrong}",)
 
 
 def _archive(tmp_path: Path, files: dict[str, bytes]) -> ArchiveRoot:
@@ -105,6 +123,19 @@ def test_verify_reindex_and_extract_agree_on_a_damaged_record(tmp_path: Path, ca
     reason = report.problems[0].records[0].reason
     assert reason.removeprefix("cannot be parsed: ") in str(errors[0]) and \
         reason.removeprefix("cannot be parsed: ") in items[0].message
+
+
+def test_warcio_warnings_never_reach_the_terminal(tmp_path: Path) -> None:
+    # warcio wrote a multi-line "WARNING: Record not followed by newline ... Remainder:"
+    # to stderr for a record longer than its Content-Length; it is a finding, said once.
+    data, offset = DAMAGED["declared length shorter than the data"]
+    root = _archive(tmp_path, {"short.warc.gz": data})
+    for command in ("reindex", "extract"):
+        status, out, _, _ = _run(root, command)
+        assert status == 1
+        assert "WARNING: Record" not in out and "Remainder" not in out, out
+        assert out.count(f"short.warc.gz at offset {offset}: unreadable record: the record "
+                         "does not end where its Content-Length says") == 1, out
 
 
 def _header_bomb(inflated: int) -> bytes:

@@ -1,7 +1,8 @@
 """The package's layout rules: imports run one way between the pipelines, and never in a cycle.
 
 ``warc/`` is the shared layer under the three pipelines; ``extract/`` and
-``fixity/`` stand on it alone; ``capture/`` may hand files to ``fixity/``;
+``fixity/`` stand on it alone; ``capture/`` may hand files to ``fixity/`` and
+parse pages with ``extract/`` (to find a page's requisites);
 nothing but the entry points imports ``cli``. Every import counts, including
 ones inside functions (a late import hides a dependency, it does not remove it).
 """
@@ -21,7 +22,7 @@ FORBIDDEN = {
     "warc": {"capture", "extract", "fixity", "cli"},
     "extract": {"capture", "fixity", "cli"},
     "fixity": {"capture", "extract", "cli"},
-    "capture": {"extract", "cli"},
+    "capture": {"cli"},
 }
 
 

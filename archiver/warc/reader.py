@@ -188,8 +188,8 @@ class RecordReader(ArchiveIterator):  # type: ignore[misc]
         self.reader.check_end()
         left = getattr(stream, "limit", 0)
         if left:
-            raise RecordDamage(f"the record is cut short: its block ends {left} bytes before "
-                               "the length its Content-Length declares")
+            raise RecordDamage(f"the record is cut short: its Content-Length declares {left} "
+                               "more bytes than its block holds")
         super().read_to_end()
 
     def _consume_blanklines(self) -> tuple[bytes | None, int]:

@@ -201,6 +201,10 @@ def test_a_header_block_that_never_ends_is_malformed_and_the_next_file_is_read(
     assert bound in out
     assert "manifest: 2 files, 3 records" in out  # the sound file's two records are indexed
 
+    status, out, seconds, rss = _run(root, "verify", "--records", "--jobs", "1")
+    assert status == 1 and seconds < 20 and rss < 150, (status, out, seconds, rss)
+    assert f"record at {len(WARCINFO)}  : cannot be parsed: {bound}" in out
+
     status, out, seconds, rss = _run(root, "reindex")
     assert status == 1 and seconds < 20 and rss < 150, (status, out, seconds, rss)
     assert f"DAMAGED {root.path}/{where}: unreadable record: {bound}" in out

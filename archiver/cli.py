@@ -273,11 +273,23 @@ def capture(obj: Context, /, urls: tuple[str, ...], input_file: str | None,
 @pass_ctx
 def list_(obj: Context, /, failed: bool, as_json: bool) -> None:
     """Show the capture catalog: every attempt, oldest first."""
-    path = obj.root.catalog_path
-    if not path.exists():
-        fail(ArchiveRootError(path, "no capture catalog here; run `archiver capture` first"))
+    from .capture.reindex import catalog_for_reading
+
+    root = obj.root
+    _require_archive(root)
     try:
-        with Catalog(path) as catalog:
+        catalog, rebuilt = catalog_for_reading(root)
+    except ArchiverError as exc:
+        fail(exc)
+    if rebuilt is not None:
+        saved = ("" if root.read_only else
+                 "; `archiver reindex` saves it")
+        echo(f"archiver: note: {rebuilt}: the catalog was rebuilt in memory from the "
+             f"WARCs{saved}", err=True)
+    if root.read_only:
+        _note_read_only(root, "nothing was logged")
+    try:
+        with catalog:
             for c in catalog.captures(failed_only=failed):
                 if as_json:
                     click.echo(json_line(c.to_dict(), sort_keys=True))
@@ -297,6 +309,7 @@ def reindex(obj: Context, /) -> None:
     """Rebuild the capture catalog from the WARC files (the record of truth)."""
     from .capture.reindex import rebuild
 
+    _require_archive(obj.root)
     try:
         count, errors = rebuild(obj.root)
     except ArchiverError as exc:
@@ -344,6 +357,7 @@ def manifest(obj: Context, /, jobs: int | None, accept_unreadable: bool) -> None
     """
     from .fixity.manifest import rebuild_manifest
 
+    _require_archive(obj.root)
     try:
         report = rebuild_manifest(obj.root, jobs=jobs, accept_unreadable=accept_unreadable)
     except ArchiverError as exc:
@@ -391,9 +405,13 @@ def verify(obj: Context, /, quick: bool, records: bool, sample: float | None, se
         raise click.UsageError("--quick, --records and --sample exclude one another")
     mode = (VerifyMode.QUICK if quick else VerifyMode.RECORDS if records
             else VerifyMode.SAMPLE if sample is not None else VerifyMode.FULL)
+    root = obj.root
+    _require_archive(root)
     try:
-        report = verify_archive(obj.root, mode, sample_percent=sample, seed=seed, jobs=jobs,
-                                record_event=not read_only)
+        if root.read_only and not read_only:
+            _note_read_only(root, "this check is not recorded in manifests/events.jsonl")
+        report = verify_archive(root, mode, sample_percent=sample, seed=seed, jobs=jobs,
+                                record_event=not (read_only or root.read_only))
     except ArchiverError as exc:
         fail(exc)
     if as_json:
@@ -409,15 +427,31 @@ def verify(obj: Context, /, quick: bool, records: bool, sample: float | None, se
     sys.exit(EXIT_OK if report.passed else EXIT_FAILED)
 
 
+def _require_archive(root: ArchiveRoot) -> None:
+    """Exit 2, creating nothing, where there is no archive (a mistyped --root)."""
+    if not root.is_archive():
+        fail(ArchiveRootError(root.path, "no archive here (no warcs/ or manifests/ folder); "
+                              "check --root or $ARCHIVER_ROOT, or start one with "
+                              "`archiver capture URL`"))
+
+
+def _note_read_only(root: ArchiveRoot, what: str) -> None:
+    echo(f"archiver: note: {root.path} is read-only: nothing is written there; {what}",
+         err=True)
+
+
 def _verify_history(obj: Context, as_json: bool) -> None:
     from dataclasses import asdict
 
     from .fixity.events import check_history
 
+    _require_archive(obj.root)
     try:
         found = check_history(obj.root)
     except FileNotFoundError:
         fail(ArchiveRootError(obj.root.manifests / "events.jsonl", "no event history yet"))
+    except ArchiverError as exc:
+        fail(exc)
     if as_json:
         click.echo(json.dumps(asdict(found) | {"ok": found.ok}, indent=2))
     else:
@@ -445,6 +479,7 @@ def bagit(obj: Context, /, dest: Path) -> None:
     """Write the archive as a BagIt 1.0 bag at DEST (a new folder)."""
     from .fixity.bagit import export_bagit
 
+    _require_archive(obj.root)
     try:
         report = export_bagit(obj.root, dest)
     except ArchiverError as exc:
@@ -490,6 +525,8 @@ def extract(obj: Context, /, warcs: tuple[Path, ...], html_file: Path | None, ur
             echo(f"archiver: {exc}", err=True)
             sys.exit(EXIT_FAILED)
     else:
+        if not warcs:
+            _require_archive(obj.root)
         items = run = extract_warcs(_warc_files(obj.root, warcs), root=obj.root,
                                     all_captures=all_captures)
     done = problems = 0

@@ -94,8 +94,47 @@ class ArchiveRoot:
         """The hash-chained fixity history (:mod:`archiver.fixity.events`)."""
         return self.manifests / EVENTS_NAME
 
+    def is_archive(self) -> bool:
+        """Whether an archive is here: a ``warcs/`` or ``manifests/`` folder."""
+        return self.warcs.is_dir() or self.manifests.is_dir()
+
+    def require(self) -> None:
+        """Raise :class:`ArchiveRootError` unless an archive is here.
+
+        Commands that only read call this instead of creating anything, so a
+        mistyped root is reported, not turned into an empty archive.
+        """
+        if not self.is_archive():
+            raise ArchiveRootError(self.path, "no archive here (no warcs/ or manifests/ "
+                                   "folder); check the archive root's path")
+
+    @property
+    def read_only(self) -> bool:
+        """Whether this process cannot write to the archive (read-only media, a
+        mounted snapshot, a write-blocker, or no write permission)."""
+        where = self.manifests if self.manifests.is_dir() else self.path
+        return not os.access(where, os.W_OK)
+
+    def require_writable(self) -> None:
+        """Raise :class:`ArchiveRootError`, one line, if the archive cannot be written."""
+        if not self.read_only:
+            return
+        where = self.manifests if self.manifests.is_dir() else self.path
+        try:
+            on_ro_fs = bool(os.statvfs(where).f_flag & os.ST_RDONLY)
+        except OSError:
+            on_ro_fs = False
+        why = "is on a read-only file system" if on_ro_fs else "is not writable by this user"
+        raise ArchiveRootError(self.path, f"the archive {why}; nothing was written "
+                               "(reading commands still work: verify, list, extract)")
+
     def ensure(self) -> None:
-        """Create ``warcs/`` and ``manifests/`` if missing; fail clearly if we cannot."""
+        """Create ``warcs/`` and ``manifests/`` if missing; fail clearly if we cannot.
+
+        Only the commands that start an archive (capture, demo) call this.
+        """
+        if self.is_archive():
+            self.require_writable()
         try:
             self.warcs.mkdir(parents=True, exist_ok=True)
             self.manifests.mkdir(parents=True, exist_ok=True)
@@ -130,8 +169,15 @@ class ArchiveRoot:
         With ``wait`` (the default) block until the lock is free, or until
         ``timeout`` seconds pass; without it, fail at once. Either failure raises
         :class:`LockError` naming the lock file. Re-entrant within one process.
+
+        Creates nothing but ``manifests/`` (in an archive that has only
+        ``warcs/``) and the lock file: with no archive here, or a read-only
+        one, it raises :class:`ArchiveRootError`.
         """
-        self.ensure()
+        self.require()
+        self.require_writable()
+        if not self.manifests.is_dir():
+            self.ensure()
         with _LOCKS_MUTEX:
             state = _LOCKS.setdefault(self.path, _LockState())
         me = threading.get_ident()
@@ -156,7 +202,11 @@ class ArchiveRoot:
 
     def _acquire(self, state: _LockState, *, wait: bool, timeout: float | None) -> None:
         lock_path = self.manifests / LOCK_NAME
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        except OSError as exc:  # e.g. made read-only since the check
+            raise ArchiveRootError(lock_path, f"cannot create the lock: {exc.strerror}; "
+                                   "nothing was written") from exc
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             try:

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import CatalogError, FailureReason
 
-__all__ = ["Capture", "Catalog", "PayloadRef"]
+__all__ = ["MEMORY", "Capture", "Catalog", "PayloadRef"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS captures (
@@ -101,19 +101,31 @@ class PayloadRef:
     date: str
 
 
+#: The ``path`` of a catalog kept in memory.
+MEMORY = ":memory:"
+
 _COLUMNS = [f.name for f in fields(Capture)]
 _INSERT = (f"INSERT OR IGNORE INTO captures ({', '.join(_COLUMNS)}) "
            f"VALUES ({', '.join('?' for _ in _COLUMNS)})")
 
 
 class Catalog:
-    """The SQLite catalog at ``path``; thread-safe, one connection."""
+    """The SQLite catalog at ``path``; thread-safe, one connection.
 
-    def __init__(self, path: Path) -> None:
+    ``path`` ``:memory:`` is a catalog in memory (rebuilt from the WARCs where
+    none can be written). With ``read_only`` nothing is written, not even
+    SQLite's ``-wal``/``-shm`` files: for read-only media.
+    """
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
         self._lock = threading.Lock()
-        _create(path)
         try:
+            if read_only:
+                self._db = _connect_read_only(path)
+                return
+            if str(path) != MEMORY:
+                _create(path)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
@@ -190,6 +202,22 @@ class Catalog:
 
     def _tx(self) -> _Transaction:
         return _Transaction(self._db, self.path)
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    # With no -wal file (a clean close removes it) nothing is pending, and
+    # "immutable" keeps SQLite from trying to create one; with one, "mode=ro"
+    # reads it (which needs its -shm file, or fails here, not later).
+    wal = path.with_name(path.name + "-wal")
+    flag = "mode=ro" if wal.exists() else "immutable=1"
+    db = sqlite3.connect(f"{path.absolute().as_uri()}?{flag}", uri=True,
+                         check_same_thread=False, isolation_level=None)
+    try:
+        db.execute("SELECT count(*) FROM captures, payloads").fetchone()
+    except sqlite3.Error:
+        db.close()
+        raise
+    return db
 
 
 def _create(path: Path) -> None:

@@ -15,15 +15,15 @@ from pathlib import Path
 
 from warcio.recordloader import ArcWarcRecord
 
-from ..errors import WarcError
+from ..errors import CatalogError, WarcError
 from ..hashing import sha256_hex
 from ..root import ArchiveRoot
 from ..warc.files import find_warc_files
 from ..warc.record import iter_records
-from .catalog import Capture, Catalog, PayloadRef
+from .catalog import MEMORY, Capture, Catalog, PayloadRef
 from .outcome import capture_from_fields, parse_outcome
 
-__all__ = ["index_warcs", "rebuild"]
+__all__ = ["catalog_for_reading", "index_warcs", "rebuild"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,33 @@ def rebuild(root: ArchiveRoot) -> tuple[int, list[WarcError]]:
     with root.writer_lock(), Catalog(root.catalog_path) as catalog:
         catalog.clear()
         return index_warcs(root, catalog, find_warc_files(root.warcs))
+
+
+def catalog_for_reading(root: ArchiveRoot) -> tuple[Catalog, str | None]:
+    """The catalog, for reading, writing nothing that is not there already.
+
+    On a writable archive, the catalog file; on a read-only one, the file
+    opened read-only. Where there is no catalog, or it cannot be opened
+    read-only, one is rebuilt in memory from the WARCs (damaged ones are
+    indexed up to the damage, with a warning). Returns the catalog and, when
+    it was rebuilt in memory, why.
+    """
+    root.require()
+    path = root.catalog_path
+    if not path.exists():
+        why = "there is no catalog file"
+    elif not root.read_only:
+        return Catalog(path), None
+    else:
+        try:
+            return Catalog(path, read_only=True), None
+        except CatalogError as exc:
+            why = f"the catalog cannot be read without writing ({exc.__cause__})"
+    catalog = Catalog(Path(MEMORY))
+    _, errors = index_warcs(root, catalog, find_warc_files(root.warcs))
+    for error in errors:
+        log.warning("%s", error)
+    return catalog, why
 
 
 def index_warcs(root: ArchiveRoot, catalog: Catalog,

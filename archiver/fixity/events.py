@@ -245,8 +245,10 @@ class _Chain:
 def check_history(root: ArchiveRoot) -> History:
     """Walk the whole chain of ``events.jsonl`` and report its first broken link.
 
-    Raises :class:`FileNotFoundError` if the archive has no history yet.
+    Raises :class:`FileNotFoundError` if the archive has no history yet, and
+    :class:`ArchiveRootError` if there is no archive. Writes nothing.
     """
+    root.require()
     chain = _Chain()
     broken, partial = None, None
     with open(root.events_path, "rb") as fh:

@@ -387,8 +387,11 @@ def verify_archive(
     """Check every file the manifest lists, and every file it does not.
 
     Returns the report of every problem found (an empty list: all intact).
-    Raises :class:`VerifyError` only when verification cannot run at all (no
-    manifest), :class:`ManifestError` for a malformed manifest or index, and
+    Without ``record_event`` it takes no lock and writes nothing (read-only
+    media). Raises :class:`ArchiveRootError` if no archive is there (or, with
+    ``record_event``, it is read-only), :class:`VerifyError` only when
+    verification cannot run at all (no manifest), :class:`ManifestError`
+    for a malformed manifest or index, and
     :class:`ConfigError` for a sample percentage out of range or given
     without :attr:`VerifyMode.SAMPLE` (or missing with it). ``seed`` makes a
     sample repeatable.
@@ -398,6 +401,7 @@ def verify_archive(
         raise ConfigError("a sample percentage goes with the sample mode, and only with it")
     if sample is not None and not 0 < sample <= 100:
         raise ConfigError(f"sample of {sample}%: give a percentage above 0, at most 100")
+    root.require()
     quick, records = mode == VerifyMode.QUICK, mode == VerifyMode.RECORDS
     report = VerifyReport(mode=mode.value, started=utc_now(), sample_percent=sample,
                           seed=seed if sample is not None else None)

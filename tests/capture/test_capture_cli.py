@@ -108,10 +108,11 @@ def test_list_and_retry_failed(tmp_path: Path, web: HTTPTestServer) -> None:
     assert all(str(tmp_path) not in line for line in everything)  # root-relative paths
 
 
-def test_list_without_a_catalog_says_what_to_do(tmp_path: Path) -> None:
+def test_list_without_an_archive_says_what_to_do(tmp_path: Path) -> None:
     done = archiver(tmp_path, "list")
     assert done.returncode == 2
-    assert "catalog.sqlite" in done.stderr and "archiver capture" in done.stderr
+    assert "no archive here" in done.stderr and "archiver capture" in done.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_root_from_environment_and_python_m(tmp_path: Path, web: HTTPTestServer) -> None:

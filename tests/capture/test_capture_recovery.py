@@ -119,6 +119,7 @@ def test_open_file_with_no_complete_record_is_removed(tmp_path: Path) -> None:
 
 def test_second_run_refuses_with_no_wait_and_waits_otherwise(tmp_path: Path) -> None:
     root = ArchiveRoot(tmp_path)
+    root.ensure()
     with HTTPTestServer() as web:
         web.route("/x", b"<p>x</p>")
         with root.writer_lock():

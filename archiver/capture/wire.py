@@ -259,10 +259,9 @@ class RecordingMixin:
             self.peer_ip = str(self.sock.getpeername()[0])
         except OSError:
             self.peer_ip = None
-        self.sock = _SocketProxy(self.sock, self)
         if self.exchange is not None:
             self.exchange.peer_ip = self.peer_ip
-            self.exchange.check_peer()  # connected, nothing sent yet
+        self.sock = _SocketProxy(self.sock, self)
 
     def begin_exchange(self, exchange: Exchange) -> None:
         self.exchange = exchange
@@ -279,6 +278,18 @@ class RecordingMixin:
 
     # Cooperative overrides: super() is urllib3's HTTP(S)Connection in the
     # concrete classes below, so one mixin serves both schemes.
+
+    def _new_conn(self) -> Any:
+        # The TCP connection is open and nothing is sent yet (for https, not
+        # even the TLS handshake): the moment to vet the address reached.
+        sock = super()._new_conn()  # type: ignore[misc]
+        if self.exchange is not None and self.exchange.peer_check is not None:
+            try:
+                self.exchange.peer_check(str(sock.getpeername()[0]))
+            except BaseException:
+                sock.close()
+                raise
+        return sock
 
     def connect(self) -> None:
         super().connect()  # type: ignore[misc]

@@ -168,3 +168,14 @@ def test_global_options_work_after_the_command_too(tmp_path: Path, web: HTTPTest
     listed = subprocess.run([sys.executable, "-m", "archiver", "list", "--root", str(elsewhere)],
                             capture_output=True, text=True, timeout=120)
     assert web.url("/a") in listed.stdout
+
+
+@pytest.mark.usefixtures("loopback_hosts")
+def test_not_even_a_tls_hello_reaches_a_refused_private_address(
+        tmp_path: Path, raw: RawServer, make_http_server: Callable[..., HTTPTestServer]) -> None:
+    public = make_http_server("127.0.0.2")
+    public.route("/go", redirect(raw.url("/x").replace("http://", "https://")))
+    done = archiver(tmp_path, "capture", public.url("/go"), "--private-networks", "127.0.0.1/32",
+                    "--delay", "0", "--retries", "0")
+    assert done.returncode == 1 and "private address 127.0.0.1" in done.stderr
+    assert [bytes(ex.wait(5).request) for ex in raw.exchanges] == [b""]  # connected, no byte

@@ -9,10 +9,12 @@ it today; a page's requisites, or a browser's requests, later) may not reach
 a private one, unless ``allow_private_redirects``. URLs the user gives are
 fetched as they are, private or not.
 
-The rule is applied to the address actually connected to, once the
-connection is open and before any byte is sent (see
-:meth:`archiver.capture.wire.Exchange.check_peer`), so a host name that
-resolves differently the second time (DNS rebinding) cannot slip past it.
+The rule is applied to the address actually connected to, once the TCP
+connection is open and before any byte is sent, TLS handshake included
+(``RecordingMixin._new_conn`` in :mod:`archiver.capture.wire`; a kept-alive
+connection is checked again when reused, :meth:`~archiver.capture.wire.Exchange.check_peer`),
+so a host name that resolves differently the second time (DNS rebinding)
+cannot slip past it.
 Which networks count as private is a setting
 (:attr:`archiver.capture.settings.CaptureSettings.private_networks`).
 """

@@ -161,6 +161,7 @@ class RecordReader(ArchiveIterator):  # type: ignore[misc]
             record = super()._next_record(next_line)
         except EOFError:  # no more records: unless the file ends inside a gzip member
             self._check_header_ended()
+            self.reader.check_end()  # (cut inside the next member's own gzip header)
             raise
         self._check_header_ended()
         self.known_format = "warc"  # never fall back to reading ARC

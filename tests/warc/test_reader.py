@@ -57,6 +57,8 @@ DAMAGED = {
     "last record cut short": (WARCINFO + RESPONSE[: len(RESPONSE) // 2], len(WARCINFO)),
     "only record cut mid-way": (RESPONSE[: len(RESPONSE) // 2], 0),
     "gzip trailer cut off": (WARCINFO + RESPONSE[:-4], len(WARCINFO)),
+    "cut inside the last member's gzip header": (WARCINFO + RESPONSE[:2], len(WARCINFO)),
+    "cut just after the last member's gzip header": (WARCINFO + RESPONSE[:10], len(WARCINFO)),
     "no WARC-Type": (WARCINFO + _member(_record("response", RESPONSE_BLOCK, drop="WARC-Type")),
                      len(WARCINFO)),
     "no WARC-Record-ID": (WARCINFO + _member(_record("response", RESPONSE_BLOCK,

@@ -28,6 +28,9 @@ PUNCT_BONUS = 6.0
 # Share of the page's prose (non-link text, and sentence marks) from which an
 # element is the article's frame, whatever its class says.
 ARTICLE_SHARE = 0.5
+# A teaser list: at least CARDS block children, nine in ten of them alike, each
+# a linked headline (15+ characters) with an unlinked excerpt of 20-200.
+CARDS = 4
 
 _NEGATIVE = re.compile(
     r"(?:^|[\s_-])(?:ad|ads|advert\w*|banner|breadcrumbs?|combx|comments?|com-|contact"
@@ -126,6 +129,8 @@ def score_page(page: Page) -> None:
             # element marked as content elsewhere holds much), is the
             # article's frame, not boilerplate.
             node.cue = 0
+        elif node.cue == 0 and not node.inline and _teaser_list(node):
+            node.cue = -1
         total = 0.0 if node.inline else _gain(node)
         for i, child in enumerate(node.children):
             if isinstance(child, Node):
@@ -145,6 +150,18 @@ def _holds_article(node: Node, prose_limit: float, punct_limit: float) -> bool:
     comments or other stories (which can outweigh a short article)."""
     return (node.chars - node.link_chars >= prose_limit and node.punct >= punct_limit > 0
             and not _OTHER_TEXT.search(f"{node.attr('class')} {node.attr('id')}"))
+
+
+def _teaser_list(node: Node) -> bool:
+    """Repeated cards, each a linked headline with a short unlinked excerpt: a
+    list of other stories, whatever its class is called."""
+    cards = [c for c in node.children if isinstance(c, Node) and not c.inline]
+    if len(cards) < CARDS:
+        return False
+    tag = cards[0].tag
+    teasers = sum(1 for c in cards if c.tag == tag and c.link_chars >= 15
+                  and 20 <= c.chars - c.link_chars <= 200)
+    return teasers >= 0.9 * len(cards)
 
 
 def _rival(node: Node, page: Page) -> bool:

@@ -30,3 +30,16 @@ def test_a_real_sidebar_beside_a_short_article_stays_out() -> None:
     text = extract_article(page).text
     assert PROSE.strip() in text
     assert "teaches journalism" not in text
+
+
+def test_a_list_of_teasers_with_unlinked_excerpts_is_not_the_article() -> None:
+    cards = "".join(
+        f"<div><h3><a href='/s{i}'>Headline of another story number {i}</a></h3>"
+        f"<p>An excerpt of that other story, unlinked: what happened, where and when, "
+        f"and who said what about it, all in a sentence or two {i}.</p></div>"
+        for i in range(6))
+    page = (f"<html><body><div class='x1'>{f'<p>{PROSE}</p>' * 4}"
+            f"<div class='x2'>{cards}</div></div></body></html>")
+    text = extract_article(page).text
+    assert PROSE.strip() in text
+    assert "another story" not in text and "excerpt" not in text

@@ -33,19 +33,19 @@ ARTICLE_SHARE = 0.5
 CARDS = 4
 
 _NEGATIVE = re.compile(
-    r"(?:^|[\s_-])(?:ad|ads|advert\w*|banner|breadcrumbs?|combx|comments?|com-|contact"
-    r"|cookie\w*|disqus|foot|footer|footnote|gdpr|header|masthead|menu|meta|modal"
-    r"|nav|navbar|navigation|newsletter|outbrain|pager|pagination|popup|promo\w*"
-    r"|recommend\w*|related|remark|replies|reply|rss|share|sharing|shoutbox|sidebar"
+    r"(?:^|[\s_-])(?:ad|ads|advert\w*|banner|breadcrumbs?|comments?|com-|contact"
+    r"|cookie\w*|foot|footer|footnote|gdpr|header|masthead|menu|meta|modal"
+    r"|nav|navbar|navigation|newsletter|pager|pagination|popup|promo\w*"
+    r"|recommend\w*|related|remark|replies|reply|rss|share|sharing|sidebar"
     r"|signup|skyscraper|social|sponsor\w*|subscribe|subscription|supplemental|tags?"
-    r"|taboola|toolbar|tools|widget\w*|login|copyright|hidden|sr-only|print-only"
+    r"|toolbar|tools|widget\w*|login|copyright|hidden|sr-only|print-only"
     r"|most-popular|popular|trending|more-stories|byline|author-bio)"
     r"(?:$|[\s_-])",
     re.IGNORECASE,
 )
 _POSITIVE = re.compile(
     r"article|body|content|entry|h-entry|hentry|main|page|post|text|blog|story"
-    r"|instapaper_body|zhengwen|\bzw\b",
+    r"|zhengwen|\bzw\b",
     re.IGNORECASE,
 )
 # Marks of text that is not the article even when it is most of the page.

@@ -33,23 +33,22 @@ ARTICLE_SHARE = 0.5
 CARDS = 4
 
 _NEGATIVE = re.compile(
-    r"(?:^|[\s_-])(?:ad|ads|advert\w*|banner|breadcrumbs?|comments?|com-|contact"
+    r"(?:^|[\s_-])(?:ad|ads|advert\w*|banner|breadcrumbs?|comments?|contact"
     r"|cookie\w*|foot|footer|footnote|gdpr|header|masthead|menu|meta|modal"
     r"|nav|navbar|navigation|newsletter|pager|pagination|popup|promo\w*"
-    r"|recommend\w*|related|remark|replies|reply|rss|share|sharing|sidebar"
-    r"|signup|skyscraper|social|sponsor\w*|subscribe|subscription|supplemental|tags?"
-    r"|toolbar|tools|widget\w*|login|copyright|hidden|sr-only|print-only"
+    r"|recommend\w*|related|replies|reply|rss|share|sharing|sidebar"
+    r"|signup|social|sponsor\w*|subscribe|subscription|tags?"
+    r"|toolbar|tools|widget\w*|login|copyright|hidden|sr-only"
     r"|most-popular|popular|trending|more-stories|byline|author-bio)"
     r"(?:$|[\s_-])",
     re.IGNORECASE,
 )
 _POSITIVE = re.compile(
-    r"article|body|content|entry|h-entry|hentry|main|page|post|text|blog|story"
-    r"|zhengwen|\bzw\b",
+    r"article|body|content|entry|h-entry|hentry|main|page|post|text|blog|story",
     re.IGNORECASE,
 )
 # Marks of text that is not the article even when it is most of the page.
-_OTHER_TEXT = re.compile(r"comment|repl(?:y|ies)|remark|discuss|related|recommend|popular"
+_OTHER_TEXT = re.compile(r"comment|repl(?:y|ies)|discuss|related|recommend|popular"
                          r"|trending|more-stories", re.IGNORECASE)
 _BYLINE = re.compile(r"byline|author|dateline|writtenby|p-author", re.IGNORECASE)
 _NEGATIVE_TAGS = frozenset({"nav", "aside", "footer", "header", "menu", "form"})

@@ -67,6 +67,9 @@ def cli(ctx: click.Context, root: Path | None, quiet: bool, verbose: int) -> Non
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_PrintableFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler])
+    # warcio logs what it corrects in other tools' WARCs (a space in a URI)
+    # each time a record is read: shown with -v, not on every command.
+    logging.getLogger("warcio").setLevel(logging.WARNING if verbose else logging.ERROR)
     ctx.obj = Context(root, quiet, verbose)
 
 
@@ -343,6 +346,42 @@ _JOBS = click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
                      help="Worker processes for hashing (default: CPUs, at most 8).")
 
 
+@cli.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--link", is_flag=True,
+              help="Hard-link the files into the archive instead of copying them.")
+@click.option("--allow-damaged", is_flag=True,
+              help="Import files that do not read to the end or whose digests do not "
+                   "match, as they are, recorded as damaged.")
+@pass_ctx
+def import_(obj: Context, /, paths: tuple[Path, ...], link: bool, allow_damaged: bool) -> None:
+    """Import WARC or ARC files made by other tools (files or folders).
+
+    Each file is read to the end and every digest it carries checked, then
+    copied into warcs/imported/ and added to the manifest, records index,
+    events log and catalog. A file that does not read is refused; exit 1 if
+    any was.
+    """
+    from .capture.importer import ImportStatus, import_warcs
+
+    try:
+        report = import_warcs(obj.root, paths, link=link, allow_damaged=allow_damaged)
+    except ArchiverError as exc:
+        fail(exc)
+    for result in report.results:
+        if result.status == ImportStatus.REFUSED:
+            hint = (" (or --allow-damaged imports it as it is, recorded as damaged)"
+                    if result.damaged else "")
+            echo(f"archiver: {result.error}{hint}", err=True)
+        elif not obj.quiet:
+            echo(f"{result.status}: {result.source} -> {result.dest}: {result.checked}")
+    if not obj.quiet:
+        counts = {s: sum(r.status == s for r in report.results) for s in ImportStatus}
+        click.echo(", ".join(f"{n} {s}" for s, n in counts.items() if n)
+                   + f"; {report.captures} captures catalogued", err=True)
+    sys.exit(EXIT_FAILED if report.refused else EXIT_OK)
+
+
 @cli.command()
 @_JOBS
 @click.option("--accept-unreadable", is_flag=True,
@@ -420,7 +459,7 @@ def verify(obj: Context, /, quick: bool, records: bool, sample: float | None, se
         if not obj.quiet:
             click.echo(report.summary())
         for problem in report.problems:
-            echo(problem.line())
+            echo(problem.line() + _remedy(problem))
             for rec in problem.records:
                 echo(f"    record at {rec.offset} {rec.record_id} {rec.target_uri or ''}: "
                      f"{rec.reason}")
@@ -438,6 +477,16 @@ def _require_archive(root: ArchiveRoot) -> None:
 def _note_read_only(root: ArchiveRoot, what: str) -> None:
     echo(f"archiver: note: {root.path} is read-only: nothing is written there; {what}",
          err=True)
+
+
+def _remedy(problem: Any) -> str:
+    """What to do about a problem verify found, where the CLI can say."""
+    from .fixity.problem import ProblemKind
+
+    if problem.kind == ProblemKind.EXTRA and problem.detail.startswith("listed in no manifest"):
+        return (" (move it out of warcs/ and run archiver import on it, or archiver "
+                "manifest --accept-unreadable to accept it as is)")
+    return ""
 
 
 def _verify_history(obj: Context, as_json: bool) -> None:

@@ -12,6 +12,7 @@ message is one line naming that URL or path and, where there is one, the fix::
     │   ├── InvalidURLError    not a URL, or a scheme we do not fetch
     │   └── FetchError         network or HTTP failure; ``reason`` is a short code
     ├── WarcError              a WARC file is unreadable or damaged (path, offset)
+    ├── WarcImportError        a file given to import was refused (path, why, remedy)
     ├── CatalogError           the capture catalog is unreadable (path)
     ├── ExtractError           a page cannot be turned into an article
     ├── ManifestError          a manifest or event log is malformed (path, line)
@@ -39,6 +40,7 @@ __all__ = [
     "ManifestError",
     "VerifyError",
     "WarcError",
+    "WarcImportError",
 ]
 
 
@@ -113,6 +115,14 @@ class WarcError(ArchiverError):
         self.offset = offset
         where = f"{self.path}" if offset is None else f"{self.path} at offset {offset}"
         super().__init__(f"{where}: {message}")
+
+
+class WarcImportError(ArchiverError):
+    """A file given to ``import`` was refused; nothing of it entered the archive."""
+
+    def __init__(self, path: Path | str, message: str) -> None:
+        self.path = Path(path)
+        super().__init__(f"{self.path}: {message}")
 
 
 class CatalogError(ArchiverError):

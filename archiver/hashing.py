@@ -67,6 +67,9 @@ def sha256_label(digest: bytes) -> str:
 def parse_digest(value: str | None) -> tuple[str, str] | None:
     """``(algorithm, hex)`` from a WARC digest label (``sha256:BASE32``, ``sha1:HEX``…).
 
+    The digest may be base32 (upper or lower case), hex, or base64 (standard
+    or URL-safe alphabet).
+
     Returns ``None`` for an absent or unparseable value.
     """
     if not value or ":" not in value:
@@ -82,11 +85,31 @@ def parse_digest(value: str | None) -> tuple[str, str] | None:
             return alg, bytes.fromhex(text).hex()
         except ValueError:
             return None
+    for decode in (_b32, _b64, _b64url):
+        raw = decode(text)
+        if raw is not None and len(raw) == size:
+            return alg, raw.hex()
+    return None
+
+
+# Foreign WARCs write digests in base32 (the custom), hex, and base64 in
+# both alphabets (warcio's own test files have each).
+def _b32(text: str) -> bytes | None:
     try:
-        raw = base64.b32decode(text.upper() + "=" * (-len(text) % 8))
+        return base64.b32decode(text.upper() + "=" * (-len(text) % 8))
     except (binascii.Error, ValueError):
         return None
-    return (alg, raw.hex()) if len(raw) == size else None
+
+
+def _b64(text: str) -> bytes | None:
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _b64url(text: str) -> bytes | None:
+    return _b64(text.replace("-", "+").replace("_", "/"))
 
 
 def sha256_hex(label: str | None) -> str | None:

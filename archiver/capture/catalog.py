@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import CatalogError, FailureReason
 
-__all__ = ["MEMORY", "Capture", "Catalog", "PayloadRef"]
+__all__ = ["MEMORY", "Capture", "Catalog", "PayloadRef", "Source"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS captures (
@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS captures (
     record_type TEXT,
     payload_sha256 TEXT,
     payload_size INTEGER,
-    metadata_id TEXT UNIQUE
+    metadata_id TEXT UNIQUE,
+    source TEXT
 );
 CREATE INDEX IF NOT EXISTS captures_url ON captures(url);
 CREATE TABLE IF NOT EXISTS payloads (
@@ -62,6 +63,15 @@ class Outcome(StrEnum):
     FAILED = "failed"
 
 
+class Source(StrEnum):
+    """Where a catalogued capture came from."""
+
+    #: Captured by archiver (described by its metadata record).
+    CAPTURE = "capture"
+    #: A response record in a WARC imported from another tool (``archiver import``).
+    IMPORT = "import"
+
+
 @dataclass(frozen=True)
 class Capture:
     """One capture attempt, as the catalog and ``archiver list`` show it.
@@ -69,6 +79,8 @@ class Capture:
     ``outcome`` says how it ended; ``reason`` is the failure code
     (:class:`archiver.errors.FailureReason`). ``warc``,
     ``offset`` and ``length`` locate the final response or revisit record.
+    ``metadata_id`` names the metadata record describing the attempt; for an
+    imported capture (``source`` import), which has none, the record itself.
     """
 
     url: str
@@ -87,6 +99,7 @@ class Capture:
     payload_sha256: str | None = None
     payload_size: int | None = None
     metadata_id: str | None = None
+    source: Source = Source.CAPTURE
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -123,6 +136,7 @@ class Catalog:
         try:
             if read_only:
                 self._db = _connect_read_only(path)
+                self._have = _columns(self._db)
                 return
             if str(path) != MEMORY:
                 _create(path)
@@ -130,6 +144,8 @@ class Catalog:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            _migrate(self._db)
+            self._have = _columns(self._db)
         except sqlite3.Error as exc:
             raise CatalogError(path, f"cannot open the catalog ({exc}); "
                                "run `archiver reindex` to rebuild it from the WARCs") from exc
@@ -174,7 +190,10 @@ class Catalog:
 
     def captures(self, *, failed_only: bool = False) -> Iterator[Capture]:
         """Every attempt in order; with ``failed_only``, URLs whose latest attempt failed."""
-        sql = f"SELECT {', '.join(_COLUMNS)} FROM captures"
+        # A catalog opened read-only is never migrated: one an earlier
+        # version made has no source column (its rows are all captures).
+        columns = [c for c in _COLUMNS if c in self._have]
+        sql = f"SELECT {', '.join(columns)} FROM captures"
         if failed_only:
             sql += (" WHERE id IN (SELECT max(id) FROM captures GROUP BY url)"
                     " AND outcome = 'failed'")
@@ -182,7 +201,7 @@ class Catalog:
         with self._lock:
             rows = self._db.execute(sql).fetchall()
         for row in rows:
-            yield _from_row(row)
+            yield _from_row(dict(zip(columns, row, strict=True)))
 
     def warc_files(self) -> list[str]:
         """Every WARC file (root-relative) that some catalogued capture is in."""
@@ -227,6 +246,16 @@ def _create(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666))
 
 
+def _columns(db: sqlite3.Connection) -> set[str]:
+    return {row[1] for row in db.execute("PRAGMA table_info(captures)")}
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Add the columns later versions added to a catalog an earlier one made."""
+    if "source" not in _columns(db):
+        db.execute("ALTER TABLE captures ADD COLUMN source TEXT")
+
+
 class _Transaction:
     def __init__(self, db: sqlite3.Connection, path: Path) -> None:
         self.db, self.path = db, path
@@ -244,10 +273,10 @@ class _Transaction:
             self.db.execute("ROLLBACK")
 
 
-def _from_row(row: tuple[Any, ...]) -> Capture:
-    values = dict(zip(_COLUMNS, row, strict=True))
+def _from_row(values: dict[str, Any]) -> Capture:
     values["outcome"] = Outcome(values["outcome"])
     values["reason"] = parse_reason(values["reason"])
+    values["source"] = Source(values.get("source") or Source.CAPTURE)
     return Capture(**values)
 
 

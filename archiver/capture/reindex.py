@@ -4,6 +4,8 @@
 response and revisit records give where each capture landed and which
 payloads the archive holds; archiver's ``metadata`` records
 (:mod:`archiver.capture.outcome`) give the outcome of each attempt, failures included.
+In files brought in by ``archiver import`` (``warcs/imported/``) every
+response and revisit record is a capture of its own, with source ``import``.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from warcio.recordloader import ArcWarcRecord
 from ..errors import CatalogError, WarcError
 from ..hashing import sha256_hex
 from ..root import ArchiveRoot
-from ..warc.files import find_warc_files
+from ..warc.digester import chunked_coding
+from ..warc.files import find_warc_files, is_imported
 from ..warc.record import iter_records
-from .catalog import MEMORY, Capture, Catalog, PayloadRef
+from .catalog import MEMORY, Capture, Catalog, Outcome, PayloadRef, Source
 from .outcome import capture_from_fields, parse_outcome
 
 __all__ = ["catalog_for_reading", "index_warcs", "rebuild"]
@@ -91,11 +94,19 @@ def _index_one(root: ArchiveRoot, catalog: Catalog, path: Path) -> tuple[int, Wa
     payloads: list[tuple[int, str, PayloadRef]] = []
     captures: list[tuple[int, Capture]] = []
     error: WarcError | None = None
+    imported = is_imported(rel)
     try:
         for entry in iter_records(path):
             headers = entry.record.rec_headers
             rec_type = entry.record.rec_type
             rec_id = headers.get_header("WARC-Record-ID")
+            if imported:
+                found = _imported(entry.record, rec_id, entry.offset, entry.length(), rel)
+                if found is not None:
+                    captures.append((entry.offset, found[0]))
+                    if found[1] is not None:
+                        payloads.append((entry.offset, *found[1]))
+                continue
             if rec_type in ("response", "revisit"):
                 located[rec_id] = (entry.offset, entry.length(), rec_type)
                 sha = sha256_hex(headers.get_header("WARC-Payload-Digest"))
@@ -118,6 +129,35 @@ def _index_one(root: ArchiveRoot, catalog: Catalog, path: Path) -> tuple[int, Wa
         catalog.add(capture)
     log.info("%s: %d captures indexed", rel, len(kept))
     return len(kept), error
+
+
+def _imported(record: ArcWarcRecord, rec_id: str, offset: int, length: int, rel: str
+              ) -> tuple[Capture, tuple[str, PayloadRef] | None] | None:
+    """A capture (source import) for a response or revisit in a file another tool
+    wrote, and the payload it holds for dedup, if its digest says which."""
+    rec_type = record.rec_type
+    http = record.http_headers
+    if rec_type not in ("response", "revisit") or http is None:
+        return None
+    headers = record.rec_headers
+    uri = headers.get_header("WARC-Target-URI") or ""
+    date = headers.get_header("WARC-Date") or ""
+    status = http.get_statuscode()
+    sha = sha256_hex(headers.get_header("WARC-Payload-Digest"))
+    capture = Capture(
+        url=uri, captured_at=date,
+        outcome=Outcome.REVISIT if rec_type == "revisit" else Outcome.CAPTURED,
+        final_url=uri, status=int(status) if status and status.isdigit() else None,
+        truncated=headers.get_header("WARC-Truncated"), warc=rel, offset=offset,
+        length=length, record_id=rec_id, record_type=rec_type, payload_sha256=sha,
+        metadata_id=rec_id, source=Source.IMPORT,
+    )
+    # Only a digest known to be over the de-chunked body names a payload that
+    # a later capture could be a revisit of (other tools hash chunk framing).
+    if (rec_type != "response" or sha is None or capture.truncated
+            or chunked_coding(http.get_header("Transfer-Encoding"))):
+        return capture, None
+    return capture, (sha, PayloadRef(rec_id, uri, date))
 
 
 def _capture(record: ArcWarcRecord, rec_id: str, located: dict[str, tuple[int, int, str]],

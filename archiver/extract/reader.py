@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ArchiverError, ExtractError, WarcError
-from ..hashing import sha256_hex
+from ..hashing import parse_digest, sha256_hex
 from ..root import ArchiveRoot
 from ..warc.digester import chunked_coding
 from ..warc.payload import DEFAULT_MAX_BODY, decode_content, read_payload
@@ -107,6 +107,8 @@ class _Response:
     declared_digest: str | None
     truncated: str | None
     refers_to: str
+    refers_to_uri: str
+    payload_digest: tuple[str, str] | None
 
 
 
@@ -153,6 +155,9 @@ class WarcExtraction:
         self.root = root
         self.max_body = max_body
         self.responses: dict[str, tuple[Path, int]] = {}
+        # (target URI, payload digest as (algorithm, hex)) -> record ID: how a
+        # revisit without WARC-Refers-To finds its original (as pywb does).
+        self.by_payload: dict[tuple[str, tuple[str, str]], str] = {}
         self.pending: list[_Response] = []
         # (target URI, payload sha256) of every article given; None: give all.
         self.given: set[tuple[str, str]] | None = None if all_captures else set()
@@ -210,6 +215,9 @@ class WarcExtraction:
                 # Only HTML originals are remembered for revisits: memory grows
                 # with the pages, not with every image and script archived.
                 self.responses[resp.record_id] = (path, offset)
+                if resp.payload_digest is not None:
+                    self.by_payload.setdefault((resp.target_uri, resp.payload_digest),
+                                               resp.record_id)
                 return self.response(resp, record)
             return self.revisit(resp)
         except ExtractError as exc:
@@ -244,10 +252,22 @@ class WarcExtraction:
     def revisit(self, rev: _Response) -> Extracted | ExtractFailure | None:
         if self._seen(rev.target_uri, rev.declared_digest):
             return None  # (not even read: its original's article was given for this URL)
-        if rev.refers_to not in self.responses:
+        original = self.original_of(rev)
+        if original is None:
             self.pending.append(rev)
             return None
-        return self.resolve(rev, rev.refers_to)
+        return self.resolve(rev, original)
+
+    def original_of(self, rev: _Response) -> str | None:
+        """The record ID of a revisit's original, if read: the one its
+        ``WARC-Refers-To`` names or, without one (WARC/1.0 revisits, other
+        tools), the response for its ``WARC-Refers-To-Target-URI`` (else its
+        own target) with the same payload digest, whatever the algorithm."""
+        if rev.refers_to:
+            return rev.refers_to if rev.refers_to in self.responses else None
+        if rev.payload_digest is None:
+            return None
+        return self.by_payload.get((rev.refers_to_uri or rev.target_uri, rev.payload_digest))
 
     def resolve(self, rev: _Response, original: str) -> Extracted | ExtractFailure | None:
         path, offset = self.responses[original]
@@ -278,16 +298,17 @@ class WarcExtraction:
     def deferred_revisits(self) -> Iterator[Extracted | ExtractFailure]:
         """Revisits met before their original (it was in a later file)."""
         for rev in self.pending:
-            original = rev.refers_to
+            original = self.original_of(rev)
             if self._seen(rev.target_uri, rev.declared_digest):
                 continue
-            if original in self.responses:
+            if original is not None:
                 item = self.resolve(rev, original)
                 if item is not None:
                     yield self._give(item)
             else:
                 yield ExtractFailure(self.name(rev.path), rev.offset,
-                              f"revisit of {original or '?'}: original record not in these WARCs")
+                                     f"revisit of {rev.refers_to or rev.target_uri}: "
+                                     "original record not in these WARCs")
 
 
 def _identify(path: Path, offset: int, record: Any) -> _Response:
@@ -306,6 +327,8 @@ def _identify(path: Path, offset: int, record: Any) -> _Response:
         declared_digest=sha256_hex(h.get_header("WARC-Payload-Digest")),
         truncated=h.get_header("WARC-Truncated"),
         refers_to=h.get_header("WARC-Refers-To") or "",
+        refers_to_uri=h.get_header("WARC-Refers-To-Target-URI") or "",
+        payload_digest=parse_digest(h.get_header("WARC-Payload-Digest")),
     )
 
 

@@ -391,7 +391,8 @@ def _merged(old: Iterable[tuple[str, bytes]], new: Iterable[tuple[str, bytes]]
 
 
 def record_ingest(root: ArchiveRoot, closed_warcs: Sequence[Path], *,
-                  scans: Mapping[Path, WarcScan] | None = None) -> list[str]:
+                  scans: Mapping[Path, WarcScan] | None = None,
+                  accept_unreadable: bool = False, detail: str | None = None) -> list[str]:
     """Add newly closed WARCs to the manifest, the index and the history.
 
     Called by a capture run at its end, and at its start for what a crashed
@@ -407,6 +408,9 @@ def record_ingest(root: ArchiveRoot, closed_warcs: Sequence[Path], *,
     ``scans`` may give, per file, what its writer hashed while writing it
     (:attr:`archiver.warc.writer.WarcWriter.scans`, hash-while-copying); those
     files are not read again. Others (a crashed run's recovered files) are.
+    ``accept_unreadable`` lists a file that is not a readable WARC too (an
+    import the user accepted as damaged); ``detail`` goes into the
+    ``ingestion`` event (an import says where the file came from).
     """
     with root.writer_lock():
         for tag_file in (root.manifest_path, root.records_path):
@@ -424,14 +428,16 @@ def record_ingest(root: ArchiveRoot, closed_warcs: Sequence[Path], *,
                    if p not in known]
         found = dict(_scan_all(root, entries, max(1, min(len(entries), default_jobs()))))
         found.update({p: known[p] for p in todo if p in known})
-        for path in [p for p in new if unreadable_warc(found[p]) is not None]:
+        unreadable = [] if accept_unreadable else [
+            p for p in new if unreadable_warc(found[p]) is not None]
+        for path in unreadable:
             log.warning("%s: not a readable WARC (%s); not added to the manifest",
                         path, unreadable_warc(found[path]))
             new.remove(path)
         if new:
             _write_merged(root, new, found)
         if new or late:
-            _ingest_events(root, sorted(new + late), found)
+            _ingest_events(root, sorted(new + late), found, detail)
         forget_closed(root, given)
         return new
 
@@ -456,10 +462,12 @@ def _group_bytes(path: str, scan: WarcScan) -> bytes:
     return buf.getvalue()
 
 
-def _ingest_events(root: ArchiveRoot, new: list[str], scans: dict[str, WarcScan]) -> None:
+def _ingest_events(root: ArchiveRoot, new: list[str], scans: dict[str, WarcScan],
+                   detail: str | None = None) -> None:
     counts = {"files": len(new), "bytes": sum(scans[p].size for p in new),
               "records": sum(len(scans[p].records) for p in new)}
-    append_event(root, EventType.INGESTION, outcome="success", obj=new, counts=counts)
+    append_event(root, EventType.INGESTION, outcome="success", obj=new, counts=counts,
+                 detail=detail)
     detail = "; ".join(f"{p} sha256:{scans[p].sha256}" for p in new)
     append_event(root, EventType.MESSAGE_DIGEST_CALCULATION, outcome="success", obj=new,
                  detail=detail, counts=counts)

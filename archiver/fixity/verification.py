@@ -34,6 +34,7 @@ from typing import BinaryIO
 from ..errors import ConfigError, VerifyError
 from ..hashing import sha256_file
 from ..root import MANIFEST_NAME, ArchiveRoot
+from ..warc.files import is_arc_name
 from ..warc.scan import (
     RecordDigest,
     WarcScan,
@@ -129,13 +130,13 @@ def _check_batch(task: tuple[str, bool, list[str]]) -> list[_Checked]:
     return out
 
 
-def _record_reason(fh: BinaryIO, size: int, entry: RecordDigest) -> str | None:
+def _record_reason(fh: BinaryIO, size: int, entry: RecordDigest, arc: bool) -> str | None:
     if entry.offset >= size:
         return "lost: the file ends before this record"
     if entry.offset + entry.length > size:
         return "cut off: the file ends inside this record"
     try:
-        record_id, block = record_at(fh, entry.offset, entry.length)
+        record_id, block = record_at(fh, entry.offset, entry.length, arc=arc)
     except OSError:
         raise
     except Exception as exc:  # zlib, warcio: any failure to read the member
@@ -153,7 +154,8 @@ def _name_damaged(task: tuple[str, list[RecordDigest]]) -> list[DamagedRecord]:
     try:
         size = os.path.getsize(full)
         with open(full, "rb") as fh:
-            reasons = [(e, _record_reason(fh, size, e)) for e in entries]
+            arc = is_arc_name(os.path.basename(full))
+            reasons = [(e, _record_reason(fh, size, e, arc)) for e in entries]
     except OSError as exc:
         return [DamagedRecord(0, "", None, f"cannot read: {os_error_text(exc)}")]
     return [DamagedRecord(e.offset, e.record_id, e.target_uri, r) for e, r in reasons if r]

@@ -10,20 +10,36 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["OPEN_SUFFIX", "WARC_SUFFIX", "WARC_SUFFIXES", "find_open_files", "find_warc_files",
-           "is_warc_name"]
+__all__ = ["ARC_SUFFIXES", "IMPORTED_FOLDER", "OPEN_SUFFIX", "WARC_SUFFIX", "WARC_SUFFIXES",
+           "find_open_files", "find_warc_files", "is_arc_name", "is_imported", "is_warc_name"]
 
 #: The suffix of a WARC file while it is being written.
 OPEN_SUFFIX = ".open"
 #: The suffix of the WARC files archiver writes (one gzip member per record).
 WARC_SUFFIX = ".warc.gz"
-#: Every suffix read as a WARC file.
-WARC_SUFFIXES = (".warc.gz", ".warc")
+#: The suffixes of ARC files (the format before WARC), read as warcio reads them.
+ARC_SUFFIXES = (".arc.gz", ".arc")
+#: Every suffix read as a WARC file (ARC included: imported from other tools).
+WARC_SUFFIXES = (".warc.gz", ".warc", *ARC_SUFFIXES)
+
+
+#: The folder under ``warcs/`` that ``archiver import`` copies other tools' files into.
+IMPORTED_FOLDER = "imported"
+
+
+def is_imported(rel: str) -> bool:
+    """Whether the root-relative path ``rel`` is a file brought in by ``archiver import``."""
+    return rel.startswith(f"warcs/{IMPORTED_FOLDER}/")
 
 
 def is_warc_name(name: str) -> bool:
-    """Whether a file called ``name`` is a closed WARC file."""
+    """Whether a file called ``name`` is a closed WARC (or ARC) file."""
     return name.endswith(WARC_SUFFIXES)
+
+
+def is_arc_name(name: str) -> bool:
+    """Whether a file called ``name`` is read as ARC rather than WARC."""
+    return name.endswith(ARC_SUFFIXES)
 
 
 def find_warc_files(folder: Path) -> list[Path]:

@@ -28,12 +28,13 @@ is then the offset of that record, which callers report.
 
 from __future__ import annotations
 
+import uuid
 import zlib
 from typing import Any
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import DecompressingBufferedReader
-from warcio.recordloader import ArcWarcRecord
+from warcio.recordloader import ARC2WARCHeadersParser, ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeadersParser
 
 from ..hashing import BLOCK_SIZE
@@ -139,22 +140,50 @@ class _BoundedInflate(DecompressingBufferedReader):  # type: ignore[misc]
             raise RecordDamage("the file ends inside this record's gzip member (it was cut short)")
 
 
+class _StableArc2Warc(ARC2WARCHeadersParser):  # type: ignore[misc]
+    """warcio's ARC-to-WARC header reading, with a record ID derived from the
+    ARC header line instead of a random one: reading a file twice gives the
+    same IDs (verify and the records index compare them)."""
+
+    def _get_protocol_and_headers(self, headerline: str, parts: list[str]) -> Any:
+        protocol, headers = super()._get_protocol_and_headers(headerline, parts)
+        stable = f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, headerline)}>"
+        return protocol, [(n, stable if n == "WARC-Record-ID" else v) for n, v in headers]
+
+
 class RecordReader(ArchiveIterator):  # type: ignore[misc]
     """Iterate a WARC's records, bounded, raising :class:`RecordDamage` on damage.
 
-    Use like warcio's ``ArchiveIterator`` (WARC only, no ARC): ``offset`` is
-    the current record's start; after an exception it is the damaged record's.
+    Use like warcio's ``ArchiveIterator``: ``offset`` is the current record's
+    start; after an exception it is the damaged record's. With ``arc``, the
+    file is read as ARC, as warcio reads it (each record given WARC headers,
+    ``arc2warc``); otherwise as WARC only.
     """
 
     def __init__(self, fileobj: Any, *, no_record_parse: bool = False,
-                 block_size: int = BLOCK_SIZE) -> None:
-        super().__init__(fileobj, no_record_parse=no_record_parse, block_size=block_size)
-        self.known_format = "warc"
+                 block_size: int = BLOCK_SIZE, arc: bool = False) -> None:
+        super().__init__(fileobj, no_record_parse=no_record_parse, block_size=block_size,
+                         arc2warc=arc)
+        self.arc = arc
+        self.known_format = "arc" if arc else "warc"
         self.reader = _BoundedInflate(self.fh, block_size=block_size)
         loader = self.loader
+        if arc:
+            loader.arc_parser = _StableArc2Warc()
         loader.warc_parser = _BoundedParser(loader.WARC_TYPES, True, "WARC")
         loader.http_parser = _BoundedParser(loader.HTTP_TYPES, False, "HTTP")
         loader.http_req_parser = _BoundedParser(loader.HTTP_VERBS, False, "HTTP request")
+
+    @property
+    def offset(self) -> int:
+        return self._offset
+
+    @offset.setter
+    def offset(self, value: int) -> None:
+        # warcio computes offsets as the file position less what its buffer
+        # holds; in a gzip member holding several records (a file compressed
+        # as a whole) that goes negative. The damage is then at the start.
+        self._offset = max(0, int(value))
 
     def _next_record(self, next_line: Any) -> ArcWarcRecord:
         try:
@@ -164,7 +193,9 @@ class RecordReader(ArchiveIterator):  # type: ignore[misc]
             self.reader.check_end()  # (cut inside the next member's own gzip header)
             raise
         self._check_header_ended()
-        self.known_format = "warc"  # never fall back to reading ARC
+        # Never fall back from one format to the other: a file is read as
+        # the one its name says (archiver.warc.files.is_arc_name).
+        self.known_format = "arc" if self.arc else "warc"
         headers = record.rec_headers
         missing = [name for name in ("WARC-Type", "WARC-Record-ID")
                    if not headers.get_header(name)]

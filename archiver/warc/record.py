@@ -37,7 +37,7 @@ from ..atomic import fsync_dir, fsync_file
 from ..errors import WarcError
 from ..hashing import BLOCK_SIZE, sha256_label
 from ..root import ArchiveRoot
-from .files import OPEN_SUFFIX, find_open_files
+from .files import OPEN_SUFFIX, find_open_files, is_arc_name
 from .handoff import note_closing
 from .reader import RecordReader
 from .scan import describe_exception
@@ -307,7 +307,7 @@ def iter_records(path: Path) -> Iterator[WarcEntry]:
     it: RecordReader | None = None
     try:
         with open(path, "rb") as fh:
-            it = RecordReader(fh)
+            it = RecordReader(fh, arc=is_arc_name(Path(path).name))
             for record in it:
                 # it.offset is the current record's start until it is read to
                 # the end (get_record_offset() would read it to the end first).

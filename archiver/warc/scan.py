@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from ..hashing import BLOCK_SIZE, parse_digest
 from .digester import BlockDigester, http_digests
+from .files import is_arc_name
 
 __all__ = [
     "RecordDigest",
@@ -134,7 +135,7 @@ def scan_warc(path: Path | str) -> WarcScan:
     with open(path, "rb") as raw:
         reader = _HashingReader(raw)
         scan = WarcScan(sha256="", size=0)
-        iterator = RecordReader(reader, no_record_parse=True)
+        iterator = RecordReader(reader, no_record_parse=True, arc=is_arc_name(Path(path).name))
         try:
             for record in iterator:
                 digester, problems = _digest_record(record)
@@ -184,7 +185,7 @@ class _Window:
         return self.pos
 
 
-def record_at(fh: IO[bytes], offset: int, length: int) -> tuple[str, str]:
+def record_at(fh: IO[bytes], offset: int, length: int, *, arc: bool = False) -> tuple[str, str]:
     """``(record ID, block sha256)`` of the record stored at ``offset``..``+length``.
 
     Reads only that gzip member, streaming. Raises :class:`ValueError` (or the
@@ -193,7 +194,7 @@ def record_at(fh: IO[bytes], offset: int, length: int) -> tuple[str, str]:
     from .reader import RecordReader  # only record scans need warcio
 
     fh.seek(offset)
-    iterator = RecordReader(_Window(fh, length), no_record_parse=True)
+    iterator = RecordReader(_Window(fh, length), no_record_parse=True, arc=arc)
     record = next(iter(iterator), None)
     if record is None:
         raise ValueError("no WARC record there")

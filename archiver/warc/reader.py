@@ -118,8 +118,8 @@ class _BoundedInflate(DecompressingBufferedReader):  # type: ignore[misc]
             while not out and dec.unconsumed_tail:
                 out = dec.decompress(dec.unconsumed_tail, self.block_size)
         except zlib.error as exc:
-            if self.num_block_read == 0:  # not gzip at all: read as it is (warcio's rule)
-                self.decompressor = None
+            if self.num_block_read == 0 and not data.startswith(b"\x1f\x8b"):
+                self.decompressor = None  # not gzip at all: read as it is (warcio's rule)
                 return data
             self.damage = f"the gzip data is corrupt ({exc})"
             return b""

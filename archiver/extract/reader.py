@@ -315,7 +315,8 @@ def _identify(path: Path, offset: int, record: Any) -> _Response:
     h = record.rec_headers
     http = record.http_headers
     if http is None:
-        raise ExtractError(h.get_header("WARC-Target-URI"), "record holds no HTTP message")
+        why = getattr(record, "http_problem", None) or "record holds no HTTP message"
+        raise ExtractError(h.get_header("WARC-Target-URI"), why)
     return _Response(
         path=path, offset=offset,
         record_id=h.get_header("WARC-Record-ID") or "",

@@ -77,16 +77,27 @@ class _BoundedLines:
 class _BoundedParser(StatusAndHeadersParser):  # type: ignore[misc]
     """warcio's status-and-headers parser, reading through :class:`_BoundedLines`."""
 
-    def __init__(self, statuslist: list[str], verify: bool, what: str) -> None:
+    def __init__(self, statuslist: list[str], verify: bool, what: str, *,
+                 tolerant: bool = False) -> None:
         super().__init__(statuslist, verify)
         self.what = what
+        self.tolerant = tolerant
         self.unterminated = False
+        #: Why the last block was left unparsed (``tolerant`` parsers only).
+        self.skipped: str | None = None
 
     def parse(self, stream: Any, full_statusline: Any = None) -> Any:
         used = len(full_statusline) if full_statusline else 0
         lines = _BoundedLines(stream, self.what, used)
         try:
             return super().parse(lines, full_statusline)
+        except RecordDamage as exc:
+            if not self.tolerant:
+                raise
+            # An HTTP head past the bounds inside a whole record: the WARC record
+            # is sound (verify finds it so), only its HTTP message is unusable.
+            self.skipped = str(exc)
+            return None
         finally:
             self.unterminated = lines.unterminated
 
@@ -171,8 +182,9 @@ class RecordReader(ArchiveIterator):  # type: ignore[misc]
         if arc:
             loader.arc_parser = _StableArc2Warc()
         loader.warc_parser = _BoundedParser(loader.WARC_TYPES, True, "WARC")
-        loader.http_parser = _BoundedParser(loader.HTTP_TYPES, False, "HTTP")
-        loader.http_req_parser = _BoundedParser(loader.HTTP_VERBS, False, "HTTP request")
+        loader.http_parser = _BoundedParser(loader.HTTP_TYPES, False, "HTTP", tolerant=True)
+        loader.http_req_parser = _BoundedParser(loader.HTTP_VERBS, False, "HTTP request",
+                                                tolerant=True)
 
     @property
     def offset(self) -> int:
@@ -186,6 +198,9 @@ class RecordReader(ArchiveIterator):  # type: ignore[misc]
         self._offset = max(0, int(value))
 
     def _next_record(self, next_line: Any) -> ArcWarcRecord:
+        http = (self.loader.http_parser, self.loader.http_req_parser)
+        for parser in http:
+            parser.skipped = None
         try:
             record = super()._next_record(next_line)
         except EOFError:  # no more records: unless the file ends inside a gzip member
@@ -204,6 +219,8 @@ class RecordReader(ArchiveIterator):  # type: ignore[misc]
         length = headers.get_header("Content-Length")
         if length is None or not length.strip().isdigit():
             raise RecordDamage(f"the record's Content-Length {length!r} is not a number")
+        #: Why the record's HTTP message could not be read (it is then None), if so.
+        record.http_problem = next((p.skipped for p in http if p.skipped), None)
         return record
 
     def _check_header_ended(self) -> None:

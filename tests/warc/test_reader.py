@@ -127,6 +127,21 @@ def test_verify_reindex_and_extract_agree_on_a_damaged_record(tmp_path: Path, ca
         reason.removeprefix("cannot be parsed: ") in items[0].message
 
 
+def test_an_http_head_past_the_bounds_spoils_only_its_own_record(tmp_path: Path) -> None:
+    # The WARC record is whole (verify and reindex find nothing wrong); its HTTP
+    # message cannot be read, so extract skips that one record and reads on.
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n" + b"X-Pad: " + b"a" * 300_000
+    big = _member(_record("response", head + b"\r\n\r\n" + PAGE))
+    root = _archive(tmp_path, {"big.warc.gz": WARCINFO + big + RESPONSE})
+    rebuild_manifest(root, jobs=1)
+    assert verify_archive(root, VerifyMode.RECORDS, jobs=1, record_event=False).problems == []
+    assert rebuild(root)[1] == []
+    items = list(extract_warcs([root.warcs / "big.warc.gz"], root=root))
+    assert [type(i) for i in items] == [ExtractFailure, Extracted]
+    assert items[0].offset == len(WARCINFO)
+    assert "HTTP header block is not ended by a blank line within" in items[0].message
+
+
 def test_warcio_warnings_never_reach_the_terminal(tmp_path: Path) -> None:
     # warcio wrote a multi-line "WARNING: Record not followed by newline ... Remainder:"
     # to stderr for a record longer than its Content-Length; it is a finding, said once.

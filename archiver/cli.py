@@ -22,7 +22,7 @@ from typing import Any, NoReturn, TextIO
 
 import click
 
-from .capture.catalog import Capture, Catalog, Outcome
+from .capture.catalog import Capture, Outcome
 from .capture.settings import CaptureSettings
 from .errors import ArchiverError, ArchiveRootError, FailureReason, LockError
 from .root import ArchiveRoot
@@ -263,7 +263,10 @@ def capture(obj: Context, /, urls: tuple[str, ...], input_file: str | None,
     try:
         settings = _settings(**kw)
         if retry_failed:
-            with Catalog(obj.root.catalog_path) as catalog:
+            from .capture.reindex import catalog_for_reading
+
+            catalog, _ = catalog_for_reading(obj.root)
+            with catalog:
                 todo += [u for u in catalog.failed_urls() if u not in todo]
     except ArchiverError as exc:
         fail(exc)

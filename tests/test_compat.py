@@ -16,6 +16,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from fixity_archive import FAST
+
+from archiver import ArchiveRoot
+from archiver.capture.run import capture_urls
+from archiver.demo import DemoSite
 
 REPO = Path(__file__).resolve().parents[1]
 WRITTEN_BEFORE = "warcs/2026/11/21/archiver-20261121100730361534-00001-vm.warc.gz"
@@ -60,3 +65,27 @@ def test_the_old_archive_lists_and_extracts(old_archive: Path) -> None:
     articles = [json.loads(line) for line in extracted.stdout.splitlines()]
     texts = " ".join(a["text"] for a in articles)
     assert "Xinjiang" in texts or "新疆" in texts
+
+
+def test_a_fresh_clone_lists_its_archive_at_once_rebuilding_the_catalog_once(
+        old_archive: Path) -> None:
+    # A clone holds the WARCs and manifests, never catalog.sqlite (.gitignore).
+    assert not (old_archive / "manifests" / "catalog.sqlite").exists()
+    first = _archiver(old_archive, "list", "--json")
+    assert first.returncode == 0, first.stderr
+    rows = [json.loads(line) for line in first.stdout.splitlines()]
+    assert any(r["outcome"] == "captured" for r in rows)
+    assert first.stderr.count("there was no catalog: rebuilt from the") == 1
+    assert (old_archive / "manifests" / "catalog.sqlite").is_file()  # saved
+    again = _archiver(old_archive, "list", "--json")
+    assert again.stdout == first.stdout and "no catalog" not in again.stderr
+
+
+def test_a_fresh_clone_dedups_against_its_archive(old_archive: Path,
+                                                  demo_site: DemoSite) -> None:
+    # The sample archive holds the demo site's pages: capturing one again must
+    # find its payload there, without a reindex first.
+    root = ArchiveRoot(old_archive)
+    url = demo_site.url("/english/news/uyghur/kazakhs-11132017.html")
+    report = capture_urls(root, [url], FAST)
+    assert (report.captured, report.revisits, report.failed) == (0, 1, 0)

@@ -36,7 +36,7 @@ from ..root import ArchiveRoot
 from ..warc.check import WarcCheck, check_warc
 from ..warc.files import IMPORTED_FOLDER, is_warc_name
 from .catalog import Catalog
-from .reindex import index_warcs
+from .reindex import index_warcs, open_catalog
 
 __all__ = ["ImportReport", "ImportResult", "ImportStatus", "import_warcs"]
 
@@ -109,7 +109,7 @@ def import_warcs(root: ArchiveRoot, paths: Iterable[Path], *, link: bool = False
     """
     report = ImportReport()
     root.ensure()
-    with root.writer_lock(), Catalog(root.catalog_path) as catalog:
+    with root.writer_lock(), open_catalog(root) as catalog:
         for source in iter_sources(paths):
             try:
                 result = _import_one(root, catalog, source, link, allow_damaged)

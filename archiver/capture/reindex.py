@@ -10,6 +10,7 @@ response and revisit record is a capture of its own, with source ``import``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from warcio.recordloader import ArcWarcRecord
 
-from ..errors import CatalogError, WarcError
+from ..errors import CatalogError, LockError, WarcError
 from ..hashing import sha256_hex
 from ..root import ArchiveRoot
 from ..warc.digester import chunked_coding
@@ -26,7 +27,7 @@ from ..warc.record import iter_records
 from .catalog import MEMORY, Capture, Catalog, Outcome, PayloadRef, Source
 from .outcome import capture_from_fields, parse_outcome
 
-__all__ = ["catalog_for_reading", "index_warcs", "rebuild"]
+__all__ = ["catalog_for_reading", "index_warcs", "open_catalog", "rebuild"]
 
 log = logging.getLogger(__name__)
 
@@ -44,18 +45,26 @@ def rebuild(root: ArchiveRoot) -> tuple[int, list[WarcError]]:
 
 
 def catalog_for_reading(root: ArchiveRoot) -> tuple[Catalog, str | None]:
-    """The catalog, for reading, writing nothing that is not there already.
+    """The catalog, for reading.
 
-    On a writable archive, the catalog file; on a read-only one, the file
-    opened read-only. Where there is no catalog, or it cannot be opened
-    read-only, one is rebuilt in memory from the WARCs (damaged ones are
-    indexed up to the damage, with a warning). Returns the catalog and, when
-    it was rebuilt in memory, why.
+    On a writable archive, the catalog file; where there is none (a fresh
+    clone holding a committed archive) it is rebuilt from the WARCs and
+    saved, saying so once (:func:`open_catalog`). On a read-only archive,
+    the file opened read-only. Where it cannot be opened read-only, or is
+    missing from read-only media, one is rebuilt in memory from the WARCs
+    (damaged ones are indexed up to the damage, with a warning). Returns the
+    catalog and, when it was rebuilt in memory, why.
     """
     root.require()
     path = root.catalog_path
     if not path.exists():
         why = "there is no catalog file"
+        if not root.read_only:
+            try:
+                with root.writer_lock(wait=False):
+                    return open_catalog(root), None
+            except LockError:
+                why += " (and a run holding the archive cannot be waited for)"
     elif not root.read_only:
         return Catalog(path), None
     else:
@@ -68,6 +77,33 @@ def catalog_for_reading(root: ArchiveRoot) -> tuple[Catalog, str | None]:
     for error in errors:
         log.warning("%s", error)
     return catalog, why
+
+
+def open_catalog(root: ArchiveRoot) -> Catalog:
+    """The archive's catalog file, for writing (call with the writer lock held).
+
+    A catalog file that does not exist while the archive holds WARCs (a
+    fresh clone of a repository with a committed archive, or a deleted
+    catalog) is rebuilt from them first, with one warning saying so: so
+    ``archiver list`` shows them and capture deduplicates against them.
+    """
+    path = root.catalog_path
+    missing = not path.exists()
+    catalog = Catalog(path)
+    warcs = find_warc_files(root.warcs) if missing else []
+    if warcs:
+        try:
+            count, errors = index_warcs(root, catalog, warcs)
+        except BaseException:
+            catalog.close()
+            with contextlib.suppress(OSError):
+                path.unlink()  # half a rebuild must not pass for a catalog next time
+            raise
+        for error in errors:
+            log.warning("%s", error)
+        log.warning("%s: there was no catalog: rebuilt from the %d WARC files (%d captures)",
+                    root.relative(path), len(warcs), count)
+    return catalog
 
 
 def index_warcs(root: ArchiveRoot, catalog: Catalog,

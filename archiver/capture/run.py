@@ -64,7 +64,7 @@ from .fetcher import (
     without_userinfo,
 )
 from .outcome import outcome_record
-from .reindex import index_warcs
+from .reindex import index_warcs, open_catalog
 from .settings import CaptureSettings
 
 __all__ = ["CaptureReport", "capture_urls"]
@@ -125,7 +125,7 @@ def capture_urls(
     t0 = time.monotonic()
     root.ensure()
     with root.writer_lock(wait=wait_for_lock):
-        catalog = Catalog(root.catalog_path)
+        catalog = open_catalog(root)  # (a missing one is rebuilt: dedup sees every WARC)
         try:
             report.recovered_warcs = _recover(root, catalog)
             run = _CaptureRun(root, settings, catalog, report, on_result)

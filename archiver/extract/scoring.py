@@ -31,6 +31,8 @@ ARTICLE_SHARE = 0.5
 # A teaser list: at least CARDS block children, nine in ten of them alike, each
 # a linked headline (15+ characters) with an unlinked excerpt of 20-200.
 CARDS = 4
+# The most a link-heavy block not marked as boilerplate takes off a run of children.
+LINK_DIP = 3 * BLOCK_COST
 
 _NEGATIVE = re.compile(
     r"(?:^|[\s_-])(?:ad|ads|advert\w*|banner|breadcrumbs?|comments?|contact"
@@ -140,6 +142,11 @@ def score_page(page: Page) -> None:
                 else:
                     node.values[i] = _contribution(child)
                     total += node.values[i]
+                    if child.cue >= 0 and child.link_density > 0.5:
+                        # A link-heavy block inside the prose (names linked to
+                        # profiles, a digest of headlines) is pruned when
+                        # rendered; it must not end the run of children.
+                        node.values[i] = max(node.values[i], -LINK_DIP)
         node.score = total
         node.window = _best_run(node.values)
 

@@ -43,3 +43,15 @@ def test_a_list_of_teasers_with_unlinked_excerpts_is_not_the_article() -> None:
     text = extract_article(page).text
     assert PROSE.strip() in text
     assert "another story" not in text and "excerpt" not in text
+
+
+def test_a_link_heavy_block_inside_the_prose_does_not_end_the_article() -> None:
+    names = "".join(f"<li><a href='/people/{i}'>Reporter Number {i}</a></li>" for i in range(12))
+    second = ("Later that week the court released some of them on bail, their lawyers said, "
+              "while others remain held without charge in the city's detention centre. ")
+    page = (f"<html><body><div class='x1'>{f'<p>{PROSE}</p>' * 3}"
+            f"<ul class='x2'>{names}</ul>{f'<p>{second}</p>' * 3}</div>"
+            f"<div class='x3'><p>{COOKIES}</p></div></body></html>")
+    text = extract_article(page).text
+    assert PROSE.strip() in text and second.strip() in text
+    assert "Reporter Number" not in text

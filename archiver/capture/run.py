@@ -23,7 +23,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -37,9 +37,10 @@ from ..errors import (
     FailureReason,
     FetchError,
     InvalidURLError,
+    ManifestError,
     WarcError,
 )
-from ..fixity.manifest import record_ingest
+from ..fixity.manifest import iter_manifest, record_ingest
 from ..hashing import EMPTY_SHA256, sha256_label
 from ..root import ArchiveRoot
 from ..warc.handoff import pending_closed
@@ -153,7 +154,7 @@ def _recover(root: ArchiveRoot, catalog: Catalog) -> list[Path]:
     """
     reopened = recover_open_files(root)
     candidates = set(reopened)
-    for rel in [*pending_closed(root), *catalog.warc_files()]:
+    for rel in [*pending_closed(root), *_not_in_manifest(root, catalog.warc_files())]:
         try:
             path = root.absolute(rel)
         except ArchiverError:
@@ -170,6 +171,22 @@ def _recover(root: ArchiveRoot, catalog: Catalog) -> list[Path]:
         for error in index_warcs(root, catalog, recovered)[1]:
             log.warning("%s", error)
     return recovered
+
+
+def _not_in_manifest(root: ArchiveRoot, paths: list[str]) -> Iterator[str]:
+    """Those of ``paths`` (sorted bytewise, as SQLite's ORDER BY gives them) the
+    manifest does not list: one merge pass, so a run over an archive of many
+    files does not stat each of them at its start."""
+    try:
+        listed = iter_manifest(root.manifest_path)
+        current = next(listed, None)
+        for path in paths:
+            while current is not None and current.path < path:
+                current = next(listed, None)
+            if current is None or current.path != path:
+                yield path
+    except (FileNotFoundError, ManifestError):
+        yield from paths  # (record_ingest says what is wrong with the manifest)
 
 
 @dataclass

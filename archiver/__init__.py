@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .capture.run import CaptureReport, capture_urls
     from .capture.settings import CaptureSettings
     from .extract.article import Article, extract_article
+    from .extract.kind import PageKind
     from .fixity.bagit import export_bagit
     from .fixity.events import check_history
     from .fixity.manifest import rebuild_manifest, record_ingest
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 _LAZY: dict[str, tuple[str, str]] = {
     "Article": ("extract.article", "Article"),
     "extract_article": ("extract.article", "extract_article"),
+    "PageKind": ("extract.kind", "PageKind"),
     "CaptureReport": ("capture.run", "CaptureReport"),
     "capture_urls": ("capture.run", "capture_urls"),
     "CaptureSettings": ("capture.settings", "CaptureSettings"),
@@ -84,6 +86,7 @@ __all__ = [
     "InvalidURLError",
     "LockError",
     "ManifestError",
+    "PageKind",
     "Problem",
     "VerifyError",
     "VerifyReport",

@@ -562,6 +562,7 @@ def extract(obj: Context, /, warcs: tuple[Path, ...], html_file: Path | None, ur
     page captured again unchanged is given once unless --all-captures.
     """
     from .errors import ConfigError
+    from .extract.kind import PageKind
     from .extract.reader import Extracted, ExtractFailure, extract_html_file, extract_warcs
     from .extract.render import render_extracted
 
@@ -581,7 +582,8 @@ def extract(obj: Context, /, warcs: tuple[Path, ...], html_file: Path | None, ur
             _require_archive(obj.root)
         items = run = extract_warcs(_warc_files(obj.root, warcs), root=obj.root,
                                     all_captures=all_captures)
-    done = problems = 0
+    kinds = dict.fromkeys(PageKind, 0)
+    problems = 0
     with output.open("w", encoding="utf-8") if output else _utf8_stdout() as out:
         for item in items:
             if isinstance(item, ExtractFailure):
@@ -589,11 +591,14 @@ def extract(obj: Context, /, warcs: tuple[Path, ...], html_file: Path | None, ur
                 problems += 1
             else:
                 out.write(render_extracted(item, fmt))
-                done += 1
+                kinds[item.article.kind] += 1
     if not obj.quiet:
+        # Every page is given; only articles count as extracted articles.
         repeats = (f", {run.duplicates} unchanged recapture(s) left out (--all-captures "
                    "keeps them)") if run is not None and run.duplicates else ""
-        click.echo(f"extracted {done} article(s){repeats}, {problems} problem(s)", err=True)
+        click.echo(f"extracted {kinds[PageKind.ARTICLE]} article(s) (and "
+                   f"{kinds[PageKind.LISTING]} listing, {kinds[PageKind.OTHER]} other page(s))"
+                   f"{repeats}, {problems} problem(s)", err=True)
     sys.exit(EXIT_FAILED if problems else EXIT_OK)
 
 

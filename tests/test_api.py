@@ -24,8 +24,8 @@ def test_every_public_name_resolves_and_nothing_else_is_advertised() -> None:
         "ArchiveRoot", "ArchiveRootError", "ArchiverError", "Article", "CaptureError",
         "CaptureReport", "CaptureSettings", "CatalogError", "ConfigError", "ExportError",
         "ExtractError", "FailureReason", "FetchError", "InvalidURLError", "LockError",
-        "ManifestError", "Problem", "VerifyError", "VerifyReport", "WarcError", "__version__",
-        "capture_urls",
+        "ManifestError", "PageKind", "Problem", "VerifyError", "VerifyReport", "WarcError",
+        "__version__", "capture_urls",
         "check_history", "export_bagit", "extract_article", "rebuild_manifest",
         "record_ingest", "verify_archive",
     ]

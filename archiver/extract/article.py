@@ -19,6 +19,7 @@ from ..errors import ExtractError
 from .blocks import Block, fold, render
 from .dates import date_line
 from .encoding import decode_html
+from .kind import PageKind, page_kind
 from .metadata import JsonLd, read_jsonld, read_metadata
 from .pagetree import Node, Page, build_page
 from .scoring import choose_content, keep_child, score_page
@@ -41,7 +42,8 @@ _WORDS = re.compile(r"[\u3400-\u9fff]|\w+")
 class Article:
     """An article's clean text and metadata. ``text`` has one blank line between
     paragraphs; ``published`` is ISO 8601; ``url`` is the canonical URL if the
-    page declares one, else the URL it was fetched from."""
+    page declares one, else the URL it was fetched from; ``kind`` says whether
+    the page is an article at all (the text of any page is extracted)."""
 
     title: str | None
     text: str
@@ -51,6 +53,9 @@ class Article:
     url: str | None = None
     site_name: str | None = None
     description: str | None = None
+    #: An article, a listing (front page, index, search results) or other (a
+    #: product, forum or documentation page): see :mod:`archiver.extract.kind`.
+    kind: PageKind = PageKind.ARTICLE
     #: ``text`` block by block as ``(kind, text)``; kind is "h" (heading), "li"
     #: (list item), "quote", "pre" or "p": enough to render Markdown.
     blocks: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
@@ -84,7 +89,8 @@ def extract_article(
     return Article(
         title=meta.title, text=body, author=meta.author, published=meta.published,
         language=meta.language, url=meta.url, site_name=meta.site_name,
-        description=meta.description, blocks=tuple(blocks),
+        description=meta.description, kind=page_kind(page, container, blocks, meta.url),
+        blocks=tuple(blocks),
     )
 
 

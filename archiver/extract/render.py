@@ -26,7 +26,8 @@ def render_extracted(item: Extracted, fmt: str) -> str:
     a, p = item.article, item.provenance
     source = p.html_file or f"{p.warc_file} @ {p.offset} ({p.record_id})"
     lines = [f"URL: {p.target_uri or a.url or ''}", f"Source: {source}",
-             f"Captured: {p.capture_date or ''}", f"Text sha256: {p.text_sha256}"]
+             f"Captured: {p.capture_date or ''}", f"Text sha256: {p.text_sha256}",
+             f"Kind: {a.kind}"]
     if fmt == "text":
         head = "\n".join([a.title or "", *lines])
         return f"{head}\n\n{a.text}\n\n{'=' * 72}\n"

@@ -31,7 +31,7 @@ def test_article_is_frozen_and_serialises() -> None:
         article.text = "changed"  # type: ignore[misc]
     as_dict = article.to_dict()
     assert set(as_dict) == {"title", "text", "author", "published", "language", "url",
-                            "site_name", "description"}
+                            "site_name", "description", "kind"}
     assert Article(**as_dict) == article
     json.dumps(as_dict)
 

@@ -357,3 +357,20 @@ def test_output_is_utf8_whatever_the_locale(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     (line,) = done.stdout.decode("utf-8").splitlines()
     assert json.loads(line)["text"].startswith(zh)
+
+
+def test_every_page_is_given_but_only_articles_count_as_extracted(root: ArchiveRoot) -> None:
+    listing = PAGE.replace(b"<head>", b'<head><script type="application/ld+json">'
+                           b'{"@type": "CollectionPage"}</script>')
+    empty = b"<html><head><title>Nothing here</title></head><body><div></div></body></html>"
+    warc = Warc(root.warcs / "a.warc.gz")
+    warc.response("http://e.org/news/2024/raids-in-ili", PAGE)
+    warc.response("http://e.org/news/", listing)
+    warc.response("http://e.org/blank", empty)
+    result = CliRunner().invoke(cli, ["--root", str(root.path), "extract"])
+    assert result.exit_code == 0, result.stderr
+    out = [json.loads(x) for x in result.stdout.splitlines()]
+    assert [(o["kind"], bool(o["text"])) for o in out] == [
+        ("article", True), ("listing", True), ("other", False)]
+    assert result.stderr == ("extracted 1 article(s) (and 1 listing, 1 other page(s)), "
+                             "0 problem(s)\n")

@@ -33,7 +33,7 @@ from typing import BinaryIO
 from ..atomic import atomic_write, remove_stale_temps
 from ..errors import ArchiveRootError, ManifestError
 from ..root import MANIFEST_NAME, ArchiveRoot
-from ..warc.files import OPEN_SUFFIX
+from ..warc.files import OPEN_SUFFIX, is_imported
 from ..warc.handoff import forget_closed, pending_closed
 from ..warc.scan import WarcScan, scan_warc
 from .events import EventType, append_event, manifest_recorded, tag_sha256
@@ -191,7 +191,7 @@ def _scan_batch(task: tuple[str, list[str]]) -> list[tuple[str, WarcScan | str]]
     out: list[tuple[str, WarcScan | str]] = []
     for path in paths:
         try:
-            out.append((path, scan_warc(os.path.join(base, path))))
+            out.append((path, scan_warc(os.path.join(base, path), foreign=is_imported(path))))
         except OSError as exc:
             out.append((path, os_error_text(exc)))
     return out

@@ -34,7 +34,7 @@ from typing import BinaryIO
 from ..errors import ConfigError, VerifyError
 from ..hashing import sha256_file
 from ..root import MANIFEST_NAME, ArchiveRoot
-from ..warc.files import is_arc_name
+from ..warc.files import is_arc_name, is_imported
 from ..warc.scan import (
     RecordDigest,
     WarcScan,
@@ -121,7 +121,7 @@ def _check_batch(task: tuple[str, bool, list[str]]) -> list[_Checked]:
         full = os.path.join(base, path)
         try:
             if records:
-                scan = scan_warc(full)
+                scan = scan_warc(full, foreign=is_imported(path))
                 out.append(_Checked(path, scan.sha256, scan.size, None, _invalid_records(scan)))
             else:
                 out.append(_Checked(path, *sha256_file(full)))

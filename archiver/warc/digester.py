@@ -98,7 +98,12 @@ class Dechunker:
 class BlockDigester:
     """Hashes a record block and, beside it, the payload the WARC rules define."""
 
-    def __init__(self, rec_type: str, content_type: str, extra_algs: set[str]) -> None:
+    def __init__(self, rec_type: str, content_type: str, extra_algs: set[str],
+                 *, keep_raw: bool = False) -> None:
+        self.keep_raw = keep_raw
+        #: With ``keep_raw``, a chunked body's sha256 with its framing (other
+        #: tools' payload digest, see :mod:`archiver.warc.check`).
+        self.raw: Any = None
         self.block = hashlib.sha256()
         self.payload: Any = hashlib.sha256() if rec_type in PAYLOAD_TYPES else None
         self.http = content_type.lower().startswith("application/http")
@@ -113,7 +118,7 @@ class BlockDigester:
         if self.payload is None:
             return
         if self.body is not None:
-            self.body.update(data) if self.body is self.payload else self.body.feed(data)
+            self.feed_body(data)
             return
         self._feed_head(data)
 
@@ -127,9 +132,13 @@ class BlockDigester:
         head, rest = self.head[: end + 4], self.head[end + 4 :]
         self.head = b""
         self.body = Dechunker(self.payload) if is_chunked(head) else self.payload
+        if self.keep_raw and self.body is not self.payload:
+            self.raw = hashlib.sha256()
         self.feed_body(rest)
 
     def feed_body(self, data: bytes) -> None:
+        if self.raw is not None:
+            self.raw.update(data)
         if data:
             self.body.update(data) if self.body is self.payload else self.body.feed(data)
 

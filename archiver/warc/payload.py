@@ -26,10 +26,16 @@ DEFAULT_MAX_BODY = 32 * 1024 * 1024
 
 @dataclass(frozen=True)
 class Payload:
-    """A de-chunked HTTP body (content-encoding kept) and its sha256 (hex)."""
+    """A de-chunked HTTP body (content-encoding kept) and its sha256 (hex).
+
+    ``raw_sha256`` is the sha256 of the body as stored, chunk framing
+    included (the same as ``sha256`` when it was not chunked): the payload
+    digest other tools write (:mod:`archiver.warc.check`).
+    """
 
     data: bytes
     sha256: str
+    raw_sha256: str
 
 
 class _Collector:
@@ -59,9 +65,13 @@ def read_payload(stream: IO[bytes], *, chunked: bool, max_bytes: int = DEFAULT_M
     """
     sink = _Collector(max_bytes, source)
     feed = Dechunker(sink).feed if chunked else sink.update
+    raw = hashlib.sha256() if chunked else None
     while block := stream.read(BLOCK_SIZE):
         feed(block)
-    return Payload(b"".join(sink.parts), sink.digest.hexdigest())
+        if raw is not None:
+            raw.update(block)
+    sha = sink.digest.hexdigest()
+    return Payload(b"".join(sink.parts), sha, raw.hexdigest() if raw is not None else sha)
 
 
 def decode_content(data: bytes, encoding: str | None, *, max_bytes: int = DEFAULT_MAX_BODY,

@@ -9,7 +9,9 @@ archive untouched.
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
 import json
 import os
 import shutil
@@ -61,13 +63,23 @@ def wget_warc(site: DemoSite, dest: Path) -> Path:
     return dest / "wget.warc.gz"
 
 
-def warcio_warc(site: DemoSite, dest: Path) -> Path:
-    """A WARC made by warcio's ``capture_http`` (with requests) from every seed URL."""
-    out = dest / "warcio.warc.gz"
+def warcio_warc(site: DemoSite, dest: Path, digest: str = "sha1") -> Path:
+    """A WARC made by warcio's ``capture_http`` (with requests) from every seed URL,
+    with ``digest`` digests (warcio writes sha1; a subclass makes it write others)."""
+    out = dest / f"warcio-{digest}.warc.gz"
     script = textwrap.dedent(f"""
         from warcio.capture_http import capture_http
+        from warcio.utils import Digester
+        from warcio.warcwriter import WARCWriter
         import requests  # after capture_http, as warcio asks
-        with capture_http({str(out)!r}), requests.Session() as s:
+
+        class Writer(WARCWriter):
+            @staticmethod
+            def _create_digester():
+                return Digester({digest!r})
+
+        with open({str(out)!r}, "wb") as fh, capture_http(Writer(fh)), \\
+                requests.Session() as s:
             s.trust_env = False
             for url in {site.seed_urls()!r}:
                 s.get(url)
@@ -107,9 +119,10 @@ def test_wget_warc_imports_lists_extracts_and_verifies(tmp_path: Path,
     assert "records read to the end" in detail and "digests checked (sha1)" in detail
 
 
+@pytest.mark.parametrize("digest", ["sha1", "sha256"])
 def test_warcio_capture_http_warc_chunked_digest_over_framing_accepted(
-        tmp_path: Path, demo_site: DemoSite) -> None:
-    made = warcio_warc(demo_site, tmp_path)
+        tmp_path: Path, demo_site: DemoSite, digest: str) -> None:
+    made = warcio_warc(demo_site, tmp_path, digest)
     # warcio hashes the chunk framing of the chunked page: prove it here.
     chunked_raw = 0
     with open(made, "rb") as fh:
@@ -117,10 +130,8 @@ def test_warcio_capture_http_warc_chunked_digest_over_framing_accepted(
             if rec.rec_type == "response" and \
                     "chunked" in (rec.http_headers.get_header("Transfer-Encoding") or ""):
                 body = rec.raw_stream.read()
-                digest = rec.rec_headers.get_header("WARC-Payload-Digest")
-                import base64
-                import hashlib
-                alg, _, value = digest.partition(":")
+                alg, _, value = rec.rec_headers.get_header("WARC-Payload-Digest").partition(":")
+                assert alg == digest
                 assert base64.b32decode(value) == hashlib.new(alg, body).digest()
                 chunked_raw += 1
     assert chunked_raw >= 1

@@ -85,7 +85,7 @@ def test_ingest_hashes_only_new_files(root: ArchiveRoot, monkeypatch: pytest.Mon
     scanned: list[str] = []
     real = archiver.fixity.manifest.scan_warc
     monkeypatch.setattr(archiver.fixity.manifest, "scan_warc",
-                        lambda p: scanned.append(str(p)) or real(p))
+                        lambda p, **kw: scanned.append(str(p)) or real(p, **kw))
     record_ingest(root, [new, root.absolute(first)])
     assert scanned == [str(new)]
     assert verify_archive(root, jobs=1).problems == []

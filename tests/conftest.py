@@ -4,12 +4,14 @@ stopped; and a real archive made by capture, copied for each test that damages i
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from fixity_archive import build_archive, copy_archive
+from fixity_archive import build_archive, copy_archive, open_to_all
 from servers import HTTPTestServer, RawServer, iter_loopback_hosts, loopback_host_works
 
 from archiver import ArchiveRoot
@@ -103,3 +105,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         print(f"\nARCHIVER_FAIL_ON_SKIP: {len(_SKIPPED)} test(s) skipped: "
               + ", ".join(_SKIPPED[:10]), file=sys.stderr)
         session.exitstatus = 1
+
+
+@pytest.fixture
+def shared_copy(pristine: Path) -> Iterator[ArchiveRoot]:
+    """A copy of the pristine archive that another user can read (not write)."""
+    # pytest's tmp_path sits in a 0700 folder another user cannot enter.
+    top = Path(tempfile.mkdtemp(prefix="archiver-perm-"))
+    try:
+        root = copy_archive(pristine, top / "archive")
+        open_to_all(top)
+        yield root
+    finally:
+        shutil.rmtree(top)

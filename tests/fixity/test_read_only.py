@@ -9,6 +9,7 @@ ignores mode bits.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -16,10 +17,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from fixity_archive import flip_byte, warcs
+from click.testing import CliRunner
+from fixity_archive import as_nobody, flip_byte, warcs
 from mountns import archiver_read_only
 
 from archiver import ArchiveRoot
+from archiver.cli import cli
 
 
 def archiver(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -126,3 +129,30 @@ def test_no_command_but_capture_creates_an_archive(
     assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
     assert ("no archive here" in done.stderr or "no WARC files" in done.stderr), done.stderr
     assert sorted(tmp_path.rglob("*")) == ([target] if where == "empty-folder" else [])
+
+
+def test_an_archive_this_user_cannot_write_is_read_as_read_only(
+        shared_copy: ArchiveRoot) -> None:
+    """Not read-only media: files of another user (root ignores mode bits, so the
+    commands run as an ordinary user)."""
+    root = shared_copy
+    before = tree(root.path)
+
+    def run() -> list[tuple[int, str, str]]:
+        out = []
+        for args in (["verify", "--jobs", "1"], ["list"], ["manifest"]):
+            result = CliRunner().invoke(cli, ["--root", str(root.path), *args])
+            out.append((result.exit_code, result.stdout, result.stderr))
+        return out
+
+    if os.geteuid() == 0:
+        verify, listed, manifest = as_nobody(run)
+    else:
+        pytest.skip("needs root to run the commands as another user")
+    assert verify[0] == 0 and "all intact" in verify[1], verify
+    assert "not recorded in manifests/events.jsonl" in verify[2]
+    assert listed[0] == 0 and listed[1].count("\n") >= 6, listed
+    assert manifest == (2, "", f"archiver: error: {root.path}: the archive is not writable by "
+                        "this user; nothing was written (reading commands still work: verify, "
+                        "list, extract)\n")
+    assert tree(root.path) == before

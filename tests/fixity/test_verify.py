@@ -13,19 +13,16 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from fixity_archive import (
     as_nobody,
-    copy_archive,
     flip_byte,
     manifest_sha,
-    open_to_all,
     records_of,
     warcs,
 )
@@ -215,18 +212,6 @@ def test_a_warc_that_fails_with_eio_is_unreadable(root: ArchiveRoot) -> None:
     assert (problem["kind"], problem["path"], problem["detail"], problem["expected_sha256"],
             problem["expected_size"], problem["found_size"]) == (
         "unreadable", first, "cannot read: EIO: Input/output error", expected, full, None)
-
-
-@pytest.fixture
-def shared_copy(pristine: Path) -> Iterator[ArchiveRoot]:
-    # pytest's tmp_path sits in a 0700 folder another user cannot enter.
-    top = Path(tempfile.mkdtemp(prefix="archiver-perm-"))
-    try:
-        root = copy_archive(pristine, top / "archive")
-        open_to_all(top)
-        yield root
-    finally:
-        shutil.rmtree(top)
 
 
 def test_a_mode_000_file_is_unreadable(shared_copy: ArchiveRoot) -> None:

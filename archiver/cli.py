@@ -153,6 +153,11 @@ def _capture_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      show_default=True, metavar="CIDR,...",
                      help="The networks counted as private (a public page may not "
                           "redirect into them)."),
+        click.option("-p", "--page-requisites", is_flag=True,
+                     help="Also capture what each page needs to render: images, "
+                          "stylesheets (and what they name), scripts, fonts, media."),
+        click.option("--requisites-max", type=click.IntRange(0), default=d.requisites_max,
+                     show_default=True, help="Requisites captured per page at most."),
         click.option("--no-wait", is_flag=True,
                      help="Fail at once if another run holds the archive's lock."),
     ]
@@ -172,6 +177,7 @@ def _settings(**kw: Any) -> CaptureSettings:
         gzip_level=kw["gzip_level"], ca_bundle=kw["ca_bundle"],
         allow_private_redirects=kw["allow_private_redirects"],
         private_networks=tuple(n.strip() for n in kw["private_networks"].split(",") if n.strip()),
+        page_requisites=kw["page_requisites"], requisites_max=kw["requisites_max"],
     )
 
 
@@ -193,12 +199,18 @@ _REMEDIES: dict[str, str] = {
     FailureReason.REFUSED: "archiver capture --retry-failed",
     FailureReason.RESET: "archiver capture --retry-failed",
     FailureReason.PRIVATE_REDIRECT: "--allow-private-redirects follows it",
+    FailureReason.PRIVATE_REQUISITE: "--allow-private-redirects fetches it",
 }
 
 
 def _failed_line(capture: Capture) -> str:
     remedy = _REMEDIES.get(capture.reason or "")
-    return f"FAILED {capture.error}" + (f" ({remedy})" if remedy else "")
+    what = "FAILED"
+    if capture.page_id is not None:
+        what = "FAILED requisite"
+        if remedy and "--retry-failed" in remedy:
+            remedy = None  # it retries pages; a requisite is fetched with its page
+    return f"{what} {capture.error}" + (f" ({remedy})" if remedy else "")
 
 
 def _run_capture(obj: Context, urls: list[str], settings: CaptureSettings,
@@ -216,7 +228,8 @@ def _run_capture(obj: Context, urls: list[str], settings: CaptureSettings,
     def on_result(capture: Capture) -> None:
         if show and capture.outcome == Outcome.FAILED:
             bar.write(shown(_failed_line(capture)), file=sys.stderr)
-        bar.update(1)
+        if capture.page_id is None:  # the bar counts the URLs given
+            bar.update(1)
 
     from .capture.run import capture_urls  # imported per command: start-up time counts
 
@@ -235,12 +248,19 @@ def _run_capture(obj: Context, urls: list[str], settings: CaptureSettings,
         fail(exc)
     bar.close()
     if not show:  # without the bar, failures still get their one line each
-        for capture in report.failures:
-            echo(_failed_line(capture), err=True)
+        for capture in report.captures:
+            if capture.outcome == Outcome.FAILED:
+                echo(_failed_line(capture), err=True)
     if not obj.quiet:
         click.echo(
             f"captured {report.captured}, revisits {report.revisits}, failed {report.failed}, "
             f"{format_size(report.bytes)} in {report.seconds:.1f}s", err=True)
+        if settings.page_requisites:
+            req = report.requisites
+            note = (" (recorded; they do not fail their pages: `archiver list --failed` "
+                    "shows them)" if req[Outcome.FAILED] else "")
+            click.echo(f"requisites: captured {req[Outcome.CAPTURED]}, revisits "
+                       f"{req[Outcome.REVISIT]}, failed {req[Outcome.FAILED]}{note}", err=True)
     sys.exit(EXIT_FAILED if report.failed else EXIT_OK)
 
 
@@ -275,10 +295,15 @@ def capture(obj: Context, /, urls: tuple[str, ...], input_file: str | None,
 
 @cli.command(name="list")
 @click.option("--failed", is_flag=True, help="Only URLs whose latest attempt failed.")
-@click.option("--json", "as_json", is_flag=True, help="JSON Lines, one attempt per line.")
+@click.option("--json", "as_json", is_flag=True,
+              help="JSON Lines, one attempt per line, page requisites included.")
 @pass_ctx
 def list_(obj: Context, /, failed: bool, as_json: bool) -> None:
-    """Show the capture catalog: every attempt, oldest first."""
+    """Show the capture catalog: every attempt, oldest first.
+
+    A page captured with -p shows how many requisites it has; the requisites
+    themselves are listed by --json (and, when they failed, by --failed).
+    """
     from .capture.reindex import catalog_for_reading
 
     root = obj.root
@@ -296,15 +321,23 @@ def list_(obj: Context, /, failed: bool, as_json: bool) -> None:
         _note_read_only(root, "nothing was logged")
     try:
         with catalog:
+            counts = catalog.requisite_counts()
             for c in catalog.captures(failed_only=failed):
+                n, n_failed = counts.get(c.metadata_id or "", (0, 0))
                 if as_json:
-                    click.echo(json_line(c.to_dict(), sort_keys=True))
-                else:
+                    row = c.to_dict()
+                    if n:
+                        row["requisites"], row["requisites_failed"] = n, n_failed
+                    click.echo(json_line(row, sort_keys=True))
+                elif c.page_id is None or failed:
                     where = f"{c.warc}@{c.offset}" if c.warc else "-"
                     status = c.status if c.status is not None else "-"
                     note = f"  {c.error}" if c.error else ""
+                    if n:
+                        note += f"  [{n} requisites, {n_failed} failed]"
+                    kind = "  (requisite)" if c.page_id is not None else ""
                     echo(f"{c.captured_at}  {c.outcome:<8} {status!s:>3}  {c.url}  "
-                         f"{where}{note}")
+                         f"{where}{note}{kind}")
     except ArchiverError as exc:
         fail(exc)
 

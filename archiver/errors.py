@@ -94,6 +94,7 @@ class FailureReason(StrEnum):
     REDIRECT_LOOP = "redirect-loop"
     TOO_MANY_REDIRECTS = "too-many-redirects"
     PRIVATE_REDIRECT = "private-redirect"
+    PRIVATE_REQUISITE = "private-requisite"
     HOST_DOWN = "host-down"
     DISK_FULL = "disk-full"
     IO = "io"

@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS captures (
     payload_sha256 TEXT,
     payload_size INTEGER,
     metadata_id TEXT UNIQUE,
-    source TEXT
+    source TEXT,
+    page_id TEXT
 );
 CREATE INDEX IF NOT EXISTS captures_url ON captures(url);
 CREATE TABLE IF NOT EXISTS payloads (
@@ -81,6 +82,8 @@ class Capture:
     ``offset`` and ``length`` locate the final response or revisit record.
     ``metadata_id`` names the metadata record describing the attempt; for an
     imported capture (``source`` import), which has none, the record itself.
+    ``page_id`` is set on a page requisite (``capture -p``): the ``metadata_id``
+    of the page it was captured for.
     """
 
     url: str
@@ -100,6 +103,7 @@ class Capture:
     payload_size: int | None = None
     metadata_id: str | None = None
     source: Source = Source.CAPTURE
+    page_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -212,7 +216,19 @@ class Catalog:
         return [row[0] for row in rows]
 
     def failed_urls(self) -> list[str]:
-        return [c.url for c in self.captures(failed_only=True)]
+        """URLs to retry: pages whose latest attempt failed. A requisite is not one:
+        it is fetched on its page's behalf (the address policy), never as a seed."""
+        return [c.url for c in self.captures(failed_only=True) if c.page_id is None]
+
+    def requisite_counts(self) -> dict[str, tuple[int, int]]:
+        """For each page with requisites (by its ``metadata_id``): how many, how many failed."""
+        if "page_id" not in self._have:
+            return {}  # an earlier version's catalog, opened read-only: none
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT page_id, count(*), sum(outcome = 'failed') FROM captures"
+                " WHERE page_id IS NOT NULL GROUP BY page_id").fetchall()
+        return {page: (total, failed) for page, total, failed in rows}
 
     def clear(self) -> None:
         with self._lock, self._tx():
@@ -252,8 +268,11 @@ def _columns(db: sqlite3.Connection) -> set[str]:
 
 def _migrate(db: sqlite3.Connection) -> None:
     """Add the columns later versions added to a catalog an earlier one made."""
-    if "source" not in _columns(db):
+    have = _columns(db)
+    if "source" not in have:
         db.execute("ALTER TABLE captures ADD COLUMN source TEXT")
+    if "page_id" not in have:
+        db.execute("ALTER TABLE captures ADD COLUMN page_id TEXT")
 
 
 class _Transaction:

@@ -237,25 +237,29 @@ class Fetcher:
         if hasattr(self._local, "session"):
             self._local.session.close()
 
-    def fetch(self, url: str, credentials: Credentials | None = None) -> FetchResult:
+    def fetch(self, url: str, credentials: Credentials | None = None, *,
+              requisite_of: str | None = None) -> FetchResult:
         """Fetch ``url`` following redirects; never raises for network failures.
 
         A ``user:password@`` in ``url`` is taken out of it (the result names
-        the URL without it) and used as ``credentials``.
+        the URL without it) and used as ``credentials``. ``requisite_of`` is
+        the address of the page ``url`` is a requisite of: if that page is
+        public, ``url`` may not lead to a private address (the address policy).
         """
         url, found = split_credentials(url)
         result = FetchResult(url=url, started=datetime.now(UTC))
         t0 = time.monotonic()
+        check = self.policy.on_behalf_of(requisite_of, FailureReason.PRIVATE_REQUISITE)
         try:
-            self._follow(result, credentials or found)
+            self._follow(result, credentials or found, check)
         except FetchError as exc:
             result.error = exc
         result.elapsed = time.monotonic() - t0
         return result
 
-    def _follow(self, result: FetchResult, credentials: Credentials | None) -> None:
-        current, seen = result.url, {result.url}
-        check: PeerCheck | None = None  # the seed is fetched as given
+    def _follow(self, result: FetchResult, credentials: Credentials | None,
+                check: PeerCheck | None) -> None:
+        current, seen = result.url, {result.url}  # (a seed is fetched as given: no check)
         while True:
             hop = self._with_retries(current, credentials.for_url(current) if credentials else None,
                                      check)
@@ -527,7 +531,7 @@ def classify(url: str, exc: BaseException, exchange: Exchange | None = None) -> 
     causes = list(_causes(exc))
     refused = next((c for c in causes if isinstance(c, PrivateAddressRefused)), None)
     if refused is not None:
-        return FetchError(url, FailureReason.PRIVATE_REDIRECT, str(refused))
+        return FetchError(url, refused.reason, str(refused))
     if (exchange is not None and exchange.deadline_hit) or _has(causes, DeadlineExceeded):
         return FetchError(url, FailureReason.DEADLINE, "total deadline exceeded")
     if _has(causes, urllib3.exceptions.NameResolutionError, socket.gaierror):

@@ -5,7 +5,7 @@ a public page that redirects to ``http://127.0.0.1:6379/`` or
 ``http://169.254.169.254/`` (a cloud's metadata service) would otherwise
 have archiver fetch it and archive the answer. :class:`AddressPolicy` is the
 one rule: a connection made on behalf of a public address (a redirect from
-it today; a page's requisites, or a browser's requests, later) may not reach
+it, or a page's requisites; a browser's requests later) may not reach
 a private one, unless ``allow_private_redirects``. URLs the user gives are
 fetched as they are, private or not.
 
@@ -25,7 +25,7 @@ import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..errors import ConfigError
+from ..errors import ConfigError, FailureReason
 
 __all__ = ["AddressPolicy", "PeerCheck", "PrivateAddressRefused", "parse_networks"]
 
@@ -39,13 +39,18 @@ class PrivateAddressRefused(Exception):
 
     Not an :class:`OSError`, so the HTTP stack passes it up unwrapped and
     unretried; :func:`archiver.capture.fetcher.classify` turns it into a
-    ``private-redirect`` failure.
+    failure with its ``reason``: ``private-redirect``, or ``private-requisite``
+    for a page requisite.
     """
 
-    def __init__(self, address: str, referrer: str) -> None:
+    def __init__(self, address: str, referrer: str,
+                 reason: FailureReason = FailureReason.PRIVATE_REDIRECT) -> None:
         self.address = address
         self.referrer = referrer
-        super().__init__(f"refused to follow a redirect from the public address {referrer} "
+        self.reason = reason
+        what = ("a page requisite" if reason == FailureReason.PRIVATE_REQUISITE
+                else "a redirect")
+        super().__init__(f"refused to follow {what} from the public address {referrer} "
                          f"to the private address {address}")
 
 
@@ -76,14 +81,16 @@ class AddressPolicy:
             ip = ip.ipv4_mapped
         return any(ip in net for net in self.private_networks if net.version == ip.version)
 
-    def on_behalf_of(self, referrer: str | None) -> PeerCheck | None:
+    def on_behalf_of(self, referrer: str | None,
+                     reason: FailureReason = FailureReason.PRIVATE_REDIRECT) -> PeerCheck | None:
         """The check for a connection made on behalf of ``referrer`` (the address a
-        redirect, or a page, came from); None when anything may be reached."""
+        redirect, or a page, came from); None when anything may be reached.
+        ``reason`` is the failure code of a refusal (a redirect's, or a requisite's)."""
         if self.allow_private or referrer is None or self.is_private(referrer):
             return None
 
         def check(address: str) -> None:
             if self.is_private(address):
-                raise PrivateAddressRefused(address, referrer)
+                raise PrivateAddressRefused(address, referrer, reason)
 
         return check

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import string
+from collections.abc import Sequence
 from io import BytesIO
 from urllib.parse import quote_from_bytes
 
@@ -27,8 +28,9 @@ _PRINTABLE = "".join(c for c in string.printable if c not in "%\t\n\r\x0b\x0c")
 __all__ = ["capture_from_fields", "outcome_fields", "outcome_record", "parse_outcome"]
 
 
-def outcome_fields(result: FetchResult, capture: Capture) -> list[tuple[str, str]]:
-    """The warc-fields describing one attempt (see module docstring)."""
+def outcome_fields(result: FetchResult, capture: Capture,
+                   extra: Sequence[tuple[str, str]] = ()) -> list[tuple[str, str]]:
+    """The warc-fields describing one attempt (see module docstring), then ``extra``."""
     final = result.final
     out: list[tuple[str, str]] = [
         ("software", SOFTWARE),
@@ -47,6 +49,9 @@ def outcome_fields(result: FetchResult, capture: Capture) -> list[tuple[str, str
         # hops), and the requests repeated on 429, 5xx or a broken connection.
         ("hops", str(len(result.hops))),
         ("retries", str(sum(h.attempts - 1 for h in result.hops))),
+        # A page requisite names the metadata record of its page (the catalog's
+        # link back to the page, rebuilt from here by a reindex).
+        ("page-record", capture.page_id or ""),
     ]
     if final is not None:
         out += [
@@ -58,14 +63,16 @@ def outcome_fields(result: FetchResult, capture: Capture) -> list[tuple[str, str
     # one final HTTP message), so their exact bytes are kept here, %-escaped.
     out += [("interim-response", f"{h.url} {quote_from_bytes(head, safe=_PRINTABLE)}")
             for h in result.hops for head in h.exchange.interim]
+    out += extra
     return out
 
 
 def outcome_record(
-    result: FetchResult, capture: Capture, concurrent_to: str | None
+    result: FetchResult, capture: Capture, concurrent_to: str | None, *,
+    record_id: str | None = None, extra: Sequence[tuple[str, str]] = (),
 ) -> OpenRecord:
-    """Build the metadata record for one attempt."""
-    block = fields_block(outcome_fields(result, capture))
+    """Build the metadata record for one attempt (with ``extra`` fields at the end)."""
+    block = fields_block(outcome_fields(result, capture, extra))
     headers: list[tuple[str, str]] = []
     if concurrent_to:
         headers.append(("WARC-Concurrent-To", concurrent_to))
@@ -78,6 +85,7 @@ def outcome_record(
         length=len(block),
         content_type="application/warc-fields",
         headers=headers,
+        record_id=record_id,
     )
 
 
@@ -117,4 +125,5 @@ def capture_from_fields(fields: dict[str, str], metadata_id: str) -> Capture:
         payload_sha256=fields.get("payload-sha256") or None,
         payload_size=opt_int("payload-size"),
         metadata_id=metadata_id,
+        page_id=fields.get("page-record") or None,
     )

@@ -10,6 +10,12 @@ the URLs (one at a time per host, with the politeness delay, up to
   in the archive (identical-payload-digest profile);
 * one ``metadata`` record with the outcome (:mod:`archiver.capture.outcome`).
 
+With ``page_requisites`` (``-p``) the worker that fetched a page then
+fetches what the page needs to render (:mod:`archiver.capture.requisites`),
+each one a capture like a page (same records, retries, politeness, size cap
+and host-failure rule), on the page's behalf for the address policy, once
+per run, its catalog row linked to the page.
+
 Records are fsynced before the catalog row is inserted. A failing URL is
 recorded and the run goes on; the report counts what failed. At the end the
 closed WARCs are handed to the fixity manifests.
@@ -23,6 +29,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -49,6 +56,7 @@ from ..warc.record import (
     OpenRecord,
     WrittenRecord,
     build_record,
+    new_record_id,
     recover_open_files,
     warc_date,
 )
@@ -66,6 +74,13 @@ from .fetcher import (
 )
 from .outcome import outcome_record
 from .reindex import index_warcs, open_catalog
+from .requisites import (
+    Kind,
+    Requisite,
+    hop_text,
+    requisites_of_page,
+    requisites_of_stylesheet,
+)
 from .settings import CaptureSettings
 
 __all__ = ["CaptureReport", "capture_urls"]
@@ -78,11 +93,17 @@ DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 @dataclass
 class CaptureReport:
-    """What a capture run did: counts, bytes, time, and the files it closed."""
+    """What a capture run did: counts, bytes, time, and the files it closed.
+
+    ``captured``, ``revisits`` and ``failed`` count pages (the URLs given);
+    ``requisites`` counts the requisites of pages by outcome. A failed
+    requisite does not make the run fail.
+    """
 
     captured: int = 0
     revisits: int = 0
     failed: int = 0
+    requisites: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
     bytes: int = 0
     seconds: float = 0.0
     captures: list[Capture] = field(default_factory=list)
@@ -91,20 +112,29 @@ class CaptureReport:
 
     @property
     def failures(self) -> list[Capture]:
-        return [c for c in self.captures if c.outcome == Outcome.FAILED]
+        """The pages that failed."""
+        return [c for c in self.captures if c.outcome == Outcome.FAILED and c.page_id is None]
+
+    @property
+    def requisite_failures(self) -> list[Capture]:
+        return [c for c in self.captures if c.outcome == Outcome.FAILED and c.page_id]
 
     def add(self, capture: Capture) -> None:
         self.captures.append(capture)
-        if capture.outcome == Outcome.FAILED:
+        self.bytes += capture.payload_size or 0
+        if capture.page_id is not None:
+            self.requisites[capture.outcome] += 1
+        elif capture.outcome == Outcome.FAILED:
             self.failed += 1
         elif capture.outcome == Outcome.REVISIT:
             self.revisits += 1
         else:
             self.captured += 1
-        self.bytes += capture.payload_size or 0
 
 
 OnResult = Callable[[Capture], None]
+#: Finds the requisites in a response (head, decoded body, URL).
+_Parse = Callable[[bytes, bytes, str], list[Requisite]]
 
 
 def capture_urls(
@@ -189,11 +219,40 @@ def _not_in_manifest(root: ArchiveRoot, paths: list[str]) -> Iterator[str]:
         yield from paths  # (record_ingest says what is wrong with the manifest)
 
 
+@dataclass(frozen=True)
+class _Page:
+    """A captured page whose requisites are being fetched."""
+
+    url: str
+    metadata_id: str  # its capture's metadata record: the requisites' link to it
+    address: str | None  # the address it was fetched from (for the address policy)
+    credentials: Credentials | None
+    requisites: tuple[Requisite, ...]
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What a capture's metadata record says beyond the fetch itself."""
+
+    metadata_id: str = field(default_factory=new_record_id)
+    page: _Page | None = None  # set on a requisite: the page it is for
+    requisites: tuple[Requisite, ...] = ()  # the requisites it names (a page, a stylesheet)
+    requisites_left_out: int = 0  # and those past ``requisites_max``
+
+    def fields(self) -> list[tuple[str, str]]:
+        out = [("page-url", self.page.url)] if self.page else []
+        out += [("requisite", f"{r.kind} {r.url}") for r in self.requisites]
+        if self.requisites_left_out:
+            out.append(("requisites-left-out", str(self.requisites_left_out)))
+        return out
+
+
 @dataclass
 class _Job:
     """A fetched capture, its records encoded, waiting for the committer."""
 
     result: FetchResult
+    context: _Context
     capture: Capture
     records: list[OpenRecord]
     encoded: EncodedCapture | None
@@ -238,6 +297,10 @@ class _CaptureRun:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._lost: set[str] = set()  # responses whose write failed (committer thread only)
+        # Per host, its last URLs that could not connect, in a row (pages and
+        # requisites alike: a requisite may be on any host).
+        self._down: dict[str, list[FetchError]] = {}
+        self._requisites_claimed: set[str] = set()  # each requisite is fetched once a run
 
     def close(self) -> list[Path]:
         self.fetcher.close()
@@ -276,39 +339,114 @@ class _CaptureRun:
     # -- workers -------------------------------------------------------------
 
     def _host_worker(self, urls: list[tuple[str, Credentials | None]]) -> None:
-        down: list[FetchError] = []  # the host's last failures to connect, in a row
-        limit = self.settings.host_failures
         for url, credentials in urls:
             if self._stopping.is_set():
                 return
             try:
-                if limit and len(down) >= limit:
-                    self._record_result(FetchResult(url=url, started=datetime.now(UTC),
-                                                    error=_host_down(url, down)))
-                    continue
-                error = self._record_result(self.fetcher.fetch(url, credentials))
+                page = self._capture_page(url, credentials)
             except Exception as exc:  # one bad URL must never stop the batch
-                log.exception("%s: unexpected error", url)
-                err = CaptureError(url, f"internal error: {type(exc).__name__}: {exc}")
-                self._finish(_failed(url, err))
+                self._internal_error(url, exc)
                 continue
-            if error is not None and error.reason in UNREACHABLE_REASONS:
-                down.append(error)
-            else:
-                down.clear()
+            if page is not None:
+                self._capture_requisites(page)
 
-    def _record_result(self, result: FetchResult) -> FetchError | None:
-        """Queue the records of a fetch (a URL not tried still gets a metadata
-        record, so a reindex knows it failed); returns the fetch error, if any."""
+    def _internal_error(self, url: str, exc: Exception, page: _Page | None = None) -> None:
+        log.exception("%s: unexpected error", url)
+        err = CaptureError(url, f"internal error: {type(exc).__name__}: {exc}")
+        capture = _failed(url, err)
+        self._finish(replace(capture, page_id=page.metadata_id) if page else capture)
+
+    def _fetch(self, url: str, credentials: Credentials | None,
+               page: _Page | None = None) -> FetchResult:
+        """Fetch ``url`` (on ``page``'s behalf, for a requisite), unless its host's
+        last ``host_failures`` URLs in a row could not connect: then fail it at once."""
+        host = (urlsplit(url).hostname or "").lower()
+        limit = self.settings.host_failures
+        with self._lock:
+            down = list(self._down.get(host, ()))
+        if limit and len(down) >= limit:
+            return FetchResult(url=url, started=datetime.now(UTC), error=_host_down(url, down))
+        result = self.fetcher.fetch(url, credentials,
+                                    requisite_of=page.address if page else None)
+        error = result.error
+        with self._lock:
+            if error is not None and error.reason in UNREACHABLE_REASONS:
+                self._down.setdefault(host, []).append(error)
+            else:
+                self._down.pop(host, None)
+        return result
+
+    def _capture_page(self, url: str, credentials: Credentials | None) -> _Page | None:
+        """Capture one page; returns it if its requisites are to be captured next."""
+        result = self._fetch(url, credentials)
+        found = self._requisites_in(result, requisites_of_page) \
+            if self.settings.page_requisites else []
+        limit = self.settings.requisites_max
+        context = _Context(requisites=tuple(found[:limit]),
+                           requisites_left_out=max(0, len(found) - limit))
+        final = result.final
+        self._record_result(result, context)
+        if not context.requisites or final is None:
+            return None
+        return _Page(result.url, context.metadata_id, final.exchange.peer_ip, credentials,
+                     context.requisites)
+
+    def _requisites_in(self, result: FetchResult, parse: _Parse) -> list[Requisite]:
+        """The requisites named by a fetched page (or stylesheet), read before its
+        records are queued (the committer closes its body once written)."""
+        final = result.final
+        if result.error is not None or final is None or not 200 <= final.status < 300:
+            return []
         try:
-            job = self._prepare(result)
+            body = hop_text(final)
+            if body is None:
+                log.info("%s: not parsed for requisites (unreadable body, or too large)",
+                         final.url)
+                return []
+            return parse(final.exchange.response_head, body, final.url)
+        except Exception as exc:  # a parser failure loses requisites, never the capture
+            log.warning("%s: not parsed for requisites: %s: %s", final.url,
+                        type(exc).__name__, exc)
+            return []
+
+    def _capture_requisites(self, page: _Page) -> None:
+        """Capture ``page``'s requisites, each once a run, up to ``requisites_max`` with
+        those its stylesheets name (one level: what a stylesheet names is fetched,
+        not parsed in turn)."""
+        todo = deque((r, True) for r in page.requisites)
+        named = {r.url for r in page.requisites}
+        room = self.settings.requisites_max - len(todo)
+        while todo and not self._stopping.is_set():
+            requisite, from_page = todo.popleft()
+            with self._lock:
+                if requisite.url in self._requisites_claimed:
+                    continue  # captured for an earlier page of this run
+                self._requisites_claimed.add(requisite.url)
+            try:
+                result = self._fetch(requisite.url, page.credentials, page)
+                found = (self._requisites_in(result, requisites_of_stylesheet)
+                         if from_page and requisite.kind == Kind.STYLESHEET else [])
+                new = [r for r in found if r.url not in named]
+                kept = new[:max(room, 0)]
+                room -= len(kept)
+                named.update(r.url for r in kept)
+                todo.extend((r, False) for r in kept)
+                self._record_result(result, _Context(page=page, requisites=tuple(kept),
+                                                     requisites_left_out=len(new) - len(kept)))
+            except Exception as exc:  # one bad requisite must never stop the batch
+                self._internal_error(requisite.url, exc, page)
+
+    def _record_result(self, result: FetchResult, context: _Context) -> None:
+        """Queue the records of a fetch (a URL not tried still gets a metadata
+        record, so a reindex knows it failed)."""
+        try:
+            job = self._prepare(result, context)
         except BaseException:
             result.close()
             raise
         self.queue.put(job)  # the committer closes the result
-        return result.error
 
-    def _prepare(self, result: FetchResult) -> _Job:
+    def _prepare(self, result: FetchResult, context: _Context) -> _Job:
         records: list[OpenRecord] = []
         payloads: list[tuple[str, PayloadRef]] = []
         final_kind: str | None = None
@@ -322,15 +460,19 @@ class _CaptureRun:
             if ref is not None:
                 payloads.append((hop.payload_sha256.hex(), ref))
         capture = _describe(result, final_kind)
+        if context.page is not None:
+            capture = replace(capture, page_id=context.page.metadata_id)
         final_id = records[-1].record_id if records else None
-        records.append(outcome_record(result, capture, final_id))
+        records.append(outcome_record(result, capture, final_id,
+                                      record_id=context.metadata_id, extra=context.fields()))
         # Compression goes to whichever thread is idle: the committer, unless
         # it is already behind (several hosts at once), then this worker.
         backlog = self.queue.qsize() >= self.queue.maxsize // 2
         encoded = self.writer.encode(records) if backlog else None
         refers = frozenset(r.record.rec_headers.get_header("WARC-Refers-To") for r in records
                            if r.record.rec_type == "revisit")
-        return _Job(result, capture, records, encoded, bool(final_id), payloads, refers)
+        return _Job(result, context, capture, records, encoded, bool(final_id), payloads,
+                    refers)
 
     def _original(self, sha: str) -> PayloadRef | None:
         with self._lock:
@@ -418,7 +560,7 @@ class _CaptureRun:
         never written (its write failed), so it must carry its payload itself."""
         if job.encoded is not None:
             job.encoded.close()
-        return self._prepare(job.result)
+        return self._prepare(job.result, job.context)
 
     def _not_written(self, job: _Job, exc: WarcError) -> None:
         self._lost.update(ref.record_id for _, ref in job.payloads)
@@ -427,7 +569,8 @@ class _CaptureRun:
                 if self._pending.get(sha) == ref:
                     del self._pending[sha]
         try:
-            self._finish(_write_failed(job.result, exc))
+            failed = _write_failed(job.result, exc)
+            self._finish(replace(failed, page_id=job.capture.page_id))
         finally:
             job.result.close()
 

@@ -63,8 +63,13 @@ class CaptureSettings:
     ca_bundle: str | None = None
     #: CIDR networks counted as private (see :mod:`archiver.capture.netpolicy`).
     private_networks: tuple[str, ...] = DEFAULT_PRIVATE_NETWORKS
-    #: Follow redirects from public addresses into private ones.
+    #: Follow redirects from public addresses into private ones (and fetch a
+    #: public page's requisites on private ones).
     allow_private_redirects: bool = False
+    #: After each page, capture what it needs to render (``-p``, see
+    #: :mod:`archiver.capture.requisites`), up to ``requisites_max`` per page.
+    page_requisites: bool = False
+    requisites_max: int = 200
 
     def __post_init__(self) -> None:
         checks = [
@@ -79,6 +84,7 @@ class CaptureSettings:
             ("max_redirects", self.max_redirects >= 0, ">= 0"),
             ("host_failures", self.host_failures >= 0, ">= 0"),
             ("gzip_level", 1 <= self.gzip_level <= 9, "from 1 to 9"),
+            ("requisites_max", self.requisites_max >= 0, ">= 0"),
         ]
         for name, ok, allowed in checks:
             if not ok:

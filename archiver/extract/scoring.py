@@ -86,9 +86,17 @@ def _cue_of(tag: str, role: str, itemprop: str, classes: str, ident: str) -> int
     names = f"{classes} {_id_cue(ident)}".strip()
     if not names:
         return 0
-    if _NEGATIVE.search(names):
+    if _NEGATIVE.search(names) or _SIGNUP.search(_CAMEL.sub(" ", names)):
         return 0 if _POSITIVE.search(names) and not _strongly_negative(names) else -1
     return 1 if _POSITIVE.search(names) else 0
+
+
+# Words that mark boilerplate wherever they stand in a name, also inside
+# camelCase or after digits and hashes ("newsletterSignup", "NewsletterBox",
+# "cookieBanner2"): the general word list needs separators around its words.
+_SIGNUP = re.compile(r"(?:^|\s)(?:newsletter|signup|subscribe|subscription|cookie)s?(?:$|\s)",
+                     re.IGNORECASE)
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|[\d_-]+")
 
 
 def _id_cue(ident: str) -> str:

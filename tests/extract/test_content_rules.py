@@ -55,3 +55,13 @@ def test_a_link_heavy_block_inside_the_prose_does_not_end_the_article() -> None:
     text = extract_article(page).text
     assert PROSE.strip() in text and second.strip() in text
     assert "Reporter Number" not in text
+
+
+def test_sign_up_boxes_named_in_camel_case_are_boilerplate() -> None:
+    box = ("Get the stories that matter, every morning, in your inbox: join thousands of "
+           "readers, it is free, and you can leave whenever you like, no questions asked.")
+    page = (f"<html><body><article><p>{PROSE}</p><p>{PROSE}</p>"
+            f"<div class='NewsletterBox2'><p>{box}</p></div><p>{PROSE}</p>"
+            f"<p>{PROSE}</p></article></body></html>")
+    text = extract_article(page).text
+    assert PROSE.strip() in text and "inbox" not in text

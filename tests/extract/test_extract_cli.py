@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -276,6 +277,7 @@ def test_text_and_markdown_formats(root: ArchiveRoot, fmt: str, marker: str) -> 
     result = CliRunner().invoke(cli, ["--root", str(root.path), "extract", "--format", fmt])
     assert result.exit_code == 0
     assert marker in result.stdout and "Paragraph 3: police" in result.stdout
+    assert re.search(r"\bKind: (?:article|listing|other)\b", result.stdout)
 
 
 def test_html_file(tmp_path: Path) -> None:

@@ -84,7 +84,7 @@ def parse_digest(value: str | None) -> tuple[str, str] | None:
         try:
             return alg, bytes.fromhex(text).hex()
         except ValueError:
-            return None
+            pass  # (a padded base32 md5 is as long as its hex)
     for decode in (_b32, _b64, _b64url):
         raw = decode(text)
         if raw is not None and len(raw) == size:

@@ -66,3 +66,17 @@ def test_other_algorithms_are_parsed_but_are_not_sha256() -> None:
 def test_bad_labels_give_none(value: str | None) -> None:
     assert parse_digest(value) is None
     assert sha256_hex(value) is None
+
+
+@pytest.mark.parametrize("alg", ["sha1", "sha256", "md5"])
+def test_foreign_digest_encodings_all_parse_to_the_same_hex(alg: str) -> None:
+    # Other tools' WARCs write base32 (either case), hex, and base64 in both
+    # alphabets (warcio's own test files hold each).
+    # The first input whose base64 holds "/" or "+": both alphabets differ there.
+    raw = next(d for d in (hashlib.new(alg, bytes([i])).digest() for i in range(256))
+               if set(base64.b64encode(d)) & set(b"/+"))
+    forms = [base64.b32encode(raw).decode(), base64.b32encode(raw).decode().lower(),
+             base64.b32encode(raw).decode().rstrip("="), raw.hex(), raw.hex().upper(),
+             base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()]
+    for form in forms:
+        assert parse_digest(f"{alg}:{form}") == (alg, raw.hex()), form

@@ -12,6 +12,8 @@ reindex and extract agree on that offset).
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,3 +139,16 @@ def test_a_revisit_without_refers_to_resolves_by_uri_and_digest(tmp_path: Path) 
     original, revisit = items
     assert revisit.provenance.refers_to == original.provenance.record_id  # type: ignore[union-attr]
     assert revisit.article.text == original.article.text  # type: ignore[union-attr]
+
+
+def test_warcio_warnings_go_to_the_log_not_the_terminal(tmp_path: Path) -> None:
+    # warcio logs each URI it corrects ("Replacing spaces in invalid
+    # WARC-Target-URI"): a log line with -v, nothing on a plain run.
+    path = FIXTURES / "example-space-in-target-uri.warc.gz"
+    plain = subprocess.run([sys.executable, "-m", "archiver", "extract", str(path)],
+                           capture_output=True, text=True, timeout=60)
+    assert plain.returncode == 0, plain.stderr
+    assert "Replacing spaces" not in plain.stderr + plain.stdout
+    verbose = subprocess.run([sys.executable, "-m", "archiver", "-v", "extract", str(path)],
+                             capture_output=True, text=True, timeout=60)
+    assert "WARNING warcio.recordloader: Replacing spaces" in verbose.stderr

@@ -422,19 +422,23 @@ def import_(obj: Context, /, paths: tuple[Path, ...], link: bool, allow_damaged:
 @_JOBS
 @click.option("--accept-unreadable", is_flag=True,
               help="Also list files under warcs/ that are not readable WARCs.")
+@click.option("--reason", default=None, metavar="TEXT",
+              help="Why files no longer listed were removed (recorded in the evidence log).")
 @pass_ctx
-def manifest(obj: Context, /, jobs: int | None, accept_unreadable: bool) -> None:
+def manifest(obj: Context, /, jobs: int | None, accept_unreadable: bool,
+             reason: str | None) -> None:
     """Rehash every closed WARC and rewrite manifests/manifest-sha256.txt and records.jsonl.
 
     This blesses the files as they are now: run `archiver verify` first.
     Symbolic links are never listed; files that are not readable WARCs only
     with --accept-unreadable. Exit 1 if anything under warcs/ was left out.
     """
-    from .fixity.manifest import rebuild_manifest
+    from .fixity.manifest import REMOVAL_REASON, rebuild_manifest
 
     _require_archive(obj.root)
     try:
-        report = rebuild_manifest(obj.root, jobs=jobs, accept_unreadable=accept_unreadable)
+        report = rebuild_manifest(obj.root, jobs=jobs, accept_unreadable=accept_unreadable,
+                                  reason=reason or REMOVAL_REASON)
     except ArchiverError as exc:
         fail(exc)
     for path, why in report.unparseable:
@@ -448,8 +452,10 @@ def manifest(obj: Context, /, jobs: int | None, accept_unreadable: bool) -> None
         changes = "" if report.added is None else (
             f"; {report.added} added, {report.removed} removed, {report.changed} changed")
         left_out = f", {len(report.skipped)} left out" if report.skipped else ""
+        removals = f", {report.removals} removal(s)" if report.removals else ""
         click.echo(f"manifest: {report.files} files, {report.records} records, "
-                   f"{format_size(report.bytes)}{changes}{left_out}")
+                   f"{format_size(report.bytes)}{changes}{left_out}; evidence log: "
+                   f"{report.leaves} leaves appended{removals}")
     sys.exit(EXIT_FAILED if report.skipped else EXIT_OK)
 
 
@@ -461,20 +467,29 @@ def manifest(obj: Context, /, jobs: int | None, accept_unreadable: bool) -> None
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --sample.")
 @_JOBS
 @click.option("--json", "as_json", is_flag=True, help="The full report as JSON on stdout.")
-@click.option("--history", is_flag=True, help="Check the hash chain of manifests/events.jsonl.")
+@click.option("--history", is_flag=True,
+              help="Check the hash chain of manifests/events.jsonl and the evidence log's "
+                   "checkpoints (RFC 9162 consistency proofs).")
+@click.option("--checkpoint", "checkpoints", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="With --history: a checkpoint kept outside the archive (from `archiver "
+                   "checkpoint`); the log must still extend it. Repeatable.")
 @click.option("--read-only", is_flag=True,
               help="Take no lock and record no fixity-check event (read-only media).")
 @pass_ctx
 def verify(obj: Context, /, quick: bool, records: bool, sample: float | None, seed: int,
-           jobs: int | None, as_json: bool, history: bool, read_only: bool) -> None:
+           jobs: int | None, as_json: bool, history: bool, checkpoints: tuple[Path, ...],
+           read_only: bool) -> None:
     """Check the archive against its manifest; exit 1 on any problem.
 
     Reports files modified, truncated, missing, extra, moved or unreadable.
     """
     from .fixity.verification import VerifyMode, verify_archive
 
+    if checkpoints and not history:
+        raise click.UsageError("--checkpoint goes with --history")
     if history:
-        _verify_history(obj, as_json)
+        _verify_history(obj, as_json, checkpoints)
         return
     if sum((quick, records, sample is not None)) > 1:
         raise click.UsageError("--quick, --records and --sample exclude one another")
@@ -525,20 +540,26 @@ def _remedy(problem: Any) -> str:
     return ""
 
 
-def _verify_history(obj: Context, as_json: bool) -> None:
+def _verify_history(obj: Context, as_json: bool, handed_files: tuple[Path, ...]) -> None:
     from dataclasses import asdict
 
     from .fixity.events import check_history
+    from .fixity.evidencelog import check_log, read_checkpoint
 
     _require_archive(obj.root)
     try:
         found = check_history(obj.root)
+        handed = [(read_checkpoint(f), f"checkpoint file {f}") for f in handed_files]
+        merged = check_log(obj.root, handed)
     except FileNotFoundError:
         fail(ArchiveRootError(obj.root.manifests / "events.jsonl", "no event history yet"))
     except ArchiverError as exc:
         fail(exc)
+    ok = found.ok and merged.ok
     if as_json:
-        click.echo(json.dumps(asdict(found) | {"ok": found.ok}, indent=2))
+        log_part = asdict(merged) | {"ok": merged.ok}
+        click.echo(json.dumps(asdict(found) | {"ok": ok, "history_ok": found.ok,
+                                               "log": log_part}, indent=2))
     else:
         state = "intact" if found.ok else "BROKEN"
         click.echo(f"history: {found.events} events, head sha256 {found.head_sha256}: {state}")
@@ -549,7 +570,42 @@ def _verify_history(obj: Context, as_json: bool) -> None:
                        "the next archiver run records it")
         if found.manifest_mismatch:
             click.echo(found.manifest_mismatch)
-    sys.exit(EXIT_OK if found.ok else EXIT_FAILED)
+        checked = f", {len(handed)} handed-over checkpoint(s)" if handed else ""
+        click.echo(f"log: {merged.leaves} leaves, root {merged.root_hash}, "
+                   f"{merged.checkpoints} checkpoints{checked}: "
+                   f"{'intact' if merged.ok else 'BROKEN'}")
+        for line in merged.problems:
+            echo(line)
+        for line in merged.notes:
+            echo(f"note: {line}")
+    sys.exit(EXIT_OK if ok else EXIT_FAILED)
+
+
+@cli.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the checkpoint to this file instead of stdout.")
+@pass_ctx
+def checkpoint(obj: Context, /, output: Path | None) -> None:
+    """Print the evidence log's latest checkpoint (tree size, root, time) as JSON.
+
+    Keep it outside the archive (send it to a partner, timestamp it): later,
+    `archiver verify --history --checkpoint FILE` proves the log still extends it.
+    """
+    from .fixity.evidencelog import canonical, last_checkpoint
+
+    _require_archive(obj.root)
+    found = last_checkpoint(obj.root)
+    if found is None:
+        fail(ArchiveRootError(obj.root.events_path, "no log checkpoint yet (a capture, import "
+                              "or manifest run makes one)"))
+    data = canonical(found.as_dict() | {"log": "manifests/log.jsonl"}) + b"\n"
+    if output is None:
+        click.echo(data.decode("utf-8"), nl=False)
+    else:
+        try:
+            output.write_bytes(data)
+        except OSError as exc:
+            fail(ArchiveRootError(output, f"cannot write: {exc.strerror or exc}"))
 
 
 @cli.group()

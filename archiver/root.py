@@ -32,6 +32,7 @@ CATALOG_NAME = "catalog.sqlite"
 MANIFEST_NAME = "manifest-sha256.txt"
 RECORDS_NAME = "records.jsonl"
 EVENTS_NAME = "events.jsonl"
+LOG_NAME = "log.jsonl"
 
 
 @dataclass
@@ -93,6 +94,11 @@ class ArchiveRoot:
     def events_path(self) -> Path:
         """The hash-chained fixity history (:mod:`archiver.fixity.events`)."""
         return self.manifests / EVENTS_NAME
+
+    @property
+    def log_path(self) -> Path:
+        """The append-only Merkle evidence log (:mod:`archiver.fixity.evidencelog`)."""
+        return self.manifests / LOG_NAME
 
     def is_archive(self) -> bool:
         """Whether an archive is here: a ``warcs/`` or ``manifests/`` folder."""

@@ -6,7 +6,7 @@ The bag holds the WARC files and the fixity records under ``data/``::
     DEST/bag-info.txt                 Payload-Oxum, Bagging-Date, Bag-Software-Agent
     DEST/manifest-sha256.txt          every payload file
     DEST/tagmanifest-sha256.txt       the three tag files above
-    DEST/data/manifests/{manifest-sha256.txt,records.jsonl,events.jsonl}
+    DEST/data/manifests/{manifest-sha256.txt,records.jsonl,events.jsonl,log.jsonl}
     DEST/data/warcs/…                 every file the fixity manifest lists
 
 Each WARC is hashed while it is copied and must match the fixity manifest,
@@ -33,7 +33,7 @@ from typing import BinaryIO
 from ..atomic import fsync_dir, fsync_file
 from ..errors import ConfigError, ExportError, VerifyError
 from ..hashing import BLOCK_SIZE, sha256_file
-from ..root import EVENTS_NAME, MANIFEST_NAME, RECORDS_NAME, ArchiveRoot
+from ..root import EVENTS_NAME, LOG_NAME, MANIFEST_NAME, RECORDS_NAME, ArchiveRoot
 from ..version import SOFTWARE
 from .events import EventType, append_event
 from .manifest import iter_manifest
@@ -79,7 +79,7 @@ def _bag_path(rel: str) -> str:
 
 def _payload(root: ArchiveRoot) -> Iterator[tuple[str, str | None]]:
     """``(root-relative path, sha256 it must have or None)``, in bytewise order."""
-    for name in sorted((MANIFEST_NAME, RECORDS_NAME, EVENTS_NAME)):
+    for name in sorted((MANIFEST_NAME, RECORDS_NAME, EVENTS_NAME, LOG_NAME)):
         if (root.manifests / name).is_file():
             yield f"manifests/{name}", None
     for entry in iter_manifest(root.manifest_path):

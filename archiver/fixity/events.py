@@ -1,7 +1,8 @@
 """``manifests/events.jsonl``: the append-only, hash-chained fixity history.
 
 Every fixity event (``ingestion``, ``message digest calculation``, ``fixity
-check``, ``manifest rebuild``, and ``event log repair`` after a crash) is one
+check``, ``manifest rebuild``, ``event log repair`` after a crash, and the
+evidence log's ``log checkpoint``, ``log creation`` and ``log repair``) is one
 JSON line in the spirit of a PREMIS event: event ID, type, UTC time, agent
 (tool and version), object, outcome, detail, counts, the SHA-256 of the
 fixity manifest and record index at that moment, and ``prev``: the SHA-256 of
@@ -57,6 +58,14 @@ class EventType(StrEnum):
     MANIFEST_REBUILD = "manifest rebuild"
     REPLICATION = "replication"
     EVENT_LOG_REPAIR = "event log repair"
+    #: The evidence log's tree size and root, chained to the previous checkpoint
+    #: (:mod:`archiver.fixity.evidencelog`).
+    LOG_CHECKPOINT = "log checkpoint"
+    #: The evidence log was built from the records index (an archive older than it).
+    LOG_CREATION = "log creation"
+    #: A torn last line of the evidence log was cut, or leaves an interrupted
+    #: run did not append were appended.
+    LOG_REPAIR = "log repair"
 
 
 _REQUIRED = ("event_id", "type", "time", "agent", "outcome", "prev")
@@ -128,10 +137,12 @@ def append_event(
     obj: str | Sequence[str],
     detail: str | None = None,
     counts: dict[str, int] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Append one event to the archive's history and return it as a dict.
 
-    Takes the writer lock. First records a partial last line, if any.
+    ``extra`` adds fields of the event's own (a checkpoint). Takes the
+    writer lock. First records a partial last line, if any.
     """
     with root.writer_lock():
         path = root.events_path
@@ -149,7 +160,7 @@ def append_event(
                 prev = _line_hash(line)
             line = _event(
                 root, event_type, prev, object=obj if isinstance(obj, str) else list(obj),
-                outcome=outcome, detail=detail, counts=counts or {},
+                outcome=outcome, detail=detail, counts=counts or {}, **(extra or {}),
             )
             _write_line(fd, line + b"\n")
         finally:

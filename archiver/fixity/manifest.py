@@ -25,7 +25,7 @@ import logging
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -35,8 +35,9 @@ from ..errors import ArchiveRootError, ManifestError
 from ..root import MANIFEST_NAME, ArchiveRoot
 from ..warc.files import OPEN_SUFFIX, is_imported
 from ..warc.handoff import forget_closed, pending_closed
-from ..warc.scan import WarcScan, scan_warc
+from ..warc.scan import RecordDigest, WarcScan, scan_warc
 from .events import EventType, append_event, manifest_recorded, tag_sha256
+from .evidencelog import EvidenceLog
 from .pool import batched, default_jobs, imap_ordered
 from .recordindex import copy_groups, write_group
 
@@ -44,6 +45,7 @@ __all__ = [
     "DiskEntry",
     "ManifestEntry",
     "RebuildReport",
+    "append_leaves",
     "format_line",
     "iter_disk",
     "iter_manifest",
@@ -257,6 +259,9 @@ class RebuildReport:
     removed: int | None = None
     changed: int | None = None
     manifest_sha256: str | None = None
+    #: Leaves appended to the evidence log, and files it records as removed.
+    leaves: int = 0
+    removals: int = 0
 
 
 class _Diff:
@@ -288,8 +293,13 @@ class _Diff:
             report.added, report.removed, report.changed = self.added, self.removed, self.changed
 
 
+#: Why a file the new manifest no longer lists left the archive, unless told.
+REMOVAL_REASON = "deleted from warcs/ and the deletion accepted by a manifest rebuild"
+
+
 def rebuild_manifest(root: ArchiveRoot, *, jobs: int | None = None,
-                     accept_unreadable: bool = False) -> RebuildReport:
+                     accept_unreadable: bool = False,
+                     reason: str = REMOVAL_REASON) -> RebuildReport:
     """Rehash every closed file under ``warcs/`` and rewrite manifest and index.
 
     This blesses the files as they are now: use it after a deliberate change
@@ -298,10 +308,16 @@ def rebuild_manifest(root: ArchiveRoot, *, jobs: int | None = None,
     Symbolic links are never listed; a file that is not a readable WARC is
     listed only with ``accept_unreadable``. What is left out is in
     :attr:`RebuildReport.skipped`.
+
+    The evidence log gets, in file order, leaves for the records of files
+    new to the manifest, and a ``removal`` leaf giving ``reason`` for each
+    file it no longer lists (and for each whose bytes changed, before its new
+    records); then a checkpoint.
     """
     report = RebuildReport()
-    with root.writer_lock():
+    with root.writer_lock(), EvidenceLog.open(root, _listing(root)) as elog:
         manifest = root.manifest_path
+        previous = _listing(root)() if manifest.exists() else {}
         diff = _Diff(manifest)
         with atomic_write(manifest) as mf, atomic_write(root.records_path) as rf:
             entries = _checked(iter_disk(root), report.skipped)
@@ -315,9 +331,11 @@ def rebuild_manifest(root: ArchiveRoot, *, jobs: int | None = None,
         diff.finish(report)
         report.skipped.sort()
         report.manifest_sha256 = tag_sha256(manifest)
+        report.leaves, report.removals = elog.bring_in_line(reason, previous)
         append_event(root, EventType.MANIFEST_REBUILD, outcome="success",
                      obj=f"manifests/{MANIFEST_NAME}", detail=_rebuild_detail(report),
                      counts=_rebuild_counts(report))
+        elog.commit(obj=f"manifests/{MANIFEST_NAME}")
         forget_closed(root, pending_closed(root))  # every closed file was considered
     return report
 
@@ -335,7 +353,8 @@ def _add(report: RebuildReport, mf: BinaryIO, rf: BinaryIO, path: str, scan: War
 
 def _rebuild_counts(report: RebuildReport) -> dict[str, int]:
     counts = {"files": report.files, "bytes": report.bytes, "records": report.records,
-              "unparseable": len(report.unparseable), "skipped": len(report.skipped)}
+              "unparseable": len(report.unparseable), "skipped": len(report.skipped),
+              "log_leaves": report.leaves, "log_removals": report.removals}
     if report.added is not None:
         counts.update(added=report.added, removed=report.removed or 0,
                       changed=report.changed or 0)
@@ -360,6 +379,28 @@ def _closed_paths(root: ArchiveRoot, closed_warcs: Sequence[Path]) -> list[str]:
             raise ArchiveRootError(warc, "is not a closed file under warcs/")
         paths.add(unicodedata.normalize("NFC", rel))
     return sorted(paths)
+
+
+def _listing(root: ArchiveRoot) -> Callable[[], dict[str, str]]:
+    """What the evidence log reads the manifest with: ``{path: sha256}``."""
+    return lambda: {e.path: e.sha256 for e in iter_manifest(root.manifest_path)}
+
+
+def append_leaves(root: ArchiveRoot, path: str, records: Sequence[RecordDigest]) -> int:
+    """Append evidence log leaves for ``path``'s ``records`` (in write order) and checkpoint.
+
+    For a caller that lists a file in the manifest itself; call it after the
+    manifest lists ``path`` (root-relative). :func:`record_ingest` (capture,
+    import) does this already. Takes the writer lock; returns the leaves appended.
+    """
+    with root.writer_lock(), EvidenceLog.open(root, _listing(root)) as elog:
+        count = elog.append_records(path, records)
+        elog.commit(obj=path)
+        return count
+
+
+def _in_given_order(root: ArchiveRoot, closed_warcs: Sequence[Path]) -> list[str]:
+    return [unicodedata.normalize("NFC", root.relative(Path(w))) for w in closed_warcs]
 
 
 def _unlisted(root: ArchiveRoot, paths: list[str]) -> list[str]:
@@ -411,35 +452,55 @@ def record_ingest(root: ArchiveRoot, closed_warcs: Sequence[Path], *,
     ``accept_unreadable`` lists a file that is not a readable WARC too (an
     import the user accepted as damaged); ``detail`` goes into the
     ``ingestion`` event (an import says where the file came from).
+
+    The new files' records are appended to the evidence log in the order
+    given (a capture gives its files in close order, each file's records in
+    write order), then a checkpoint if the log grew.
     """
     with root.writer_lock():
         for tag_file in (root.manifest_path, root.records_path):
             remove_stale_temps(tag_file)  # what a run killed while rewriting them left
-        given = _closed_paths(root, closed_warcs)
-        new = _unlisted(root, given)
-        # Listed, still pending, and the history never recorded this manifest:
-        # an ingest was cut between its manifest rename and its events.
-        pending = set(pending_closed(root))
-        late = [] if manifest_recorded(root) else [
-            p for p in given if p in pending and p not in set(new)]
-        known = {root.relative(p): scan for p, scan in (scans or {}).items()}
-        todo = sorted(new + late)
-        entries = [DiskEntry(p, root.absolute(p).stat().st_size) for p in todo
-                   if p not in known]
-        found = dict(_scan_all(root, entries, max(1, min(len(entries), default_jobs()))))
-        found.update({p: known[p] for p in todo if p in known})
-        unreadable = [] if accept_unreadable else [
-            p for p in new if unreadable_warc(found[p]) is not None]
-        for path in unreadable:
-            log.warning("%s: not a readable WARC (%s); not added to the manifest",
-                        path, unreadable_warc(found[path]))
-            new.remove(path)
-        if new:
-            _write_merged(root, new, found)
-        if new or late:
-            _ingest_events(root, sorted(new + late), found, detail)
-        forget_closed(root, given)
-        return new
+        # Asked before the log's own repair events can make it true again.
+        recorded = manifest_recorded(root)
+        with EvidenceLog.open(root, _listing(root)) as elog:
+            new = _ingest(root, elog, closed_warcs, scans, accept_unreadable, detail, recorded)
+            elog.commit(obj=new)
+            return new
+
+
+def _ingest(root: ArchiveRoot, elog: EvidenceLog, closed_warcs: Sequence[Path],
+            scans: Mapping[Path, WarcScan] | None, accept_unreadable: bool,
+            detail: str | None, recorded: bool) -> list[str]:
+    given = _closed_paths(root, closed_warcs)
+    new = _unlisted(root, given)
+    # Listed, still pending, and the history never recorded this manifest:
+    # an ingest was cut between its manifest rename and its events.
+    pending = set(pending_closed(root))
+    late = [] if recorded else [
+        p for p in given if p in pending and p not in set(new)]
+    known = {root.relative(p): scan for p, scan in (scans or {}).items()}
+    todo = sorted(new + late)
+    entries = [DiskEntry(p, root.absolute(p).stat().st_size) for p in todo
+               if p not in known]
+    found = dict(_scan_all(root, entries, max(1, min(len(entries), default_jobs()))))
+    found.update({p: known[p] for p in todo if p in known})
+    unreadable = [] if accept_unreadable else [
+        p for p in new if unreadable_warc(found[p]) is not None]
+    for path in unreadable:
+        log.warning("%s: not a readable WARC (%s); not added to the manifest",
+                    path, unreadable_warc(found[path]))
+        new.remove(path)
+    if new:
+        _write_merged(root, new, found)
+        added = set(new)
+        for path in _in_given_order(root, closed_warcs):
+            if path in added:
+                elog.append_records(path, found[path].records)
+                added.discard(path)
+    if new or late:
+        _ingest_events(root, sorted(new + late), found, detail)
+    forget_closed(root, given)
+    return new
 
 
 def _write_merged(root: ArchiveRoot, new: list[str], scans: dict[str, WarcScan]) -> None:

@@ -14,6 +14,8 @@ unreadable      present but cannot be read (I/O error, a folder, a dead link);
                 never counted as missing, and never as passed
 invalid-record  (``--records``) a WARC record's digest disagrees with its own
                 header though the file matches the manifest
+log-mismatch    (``--records``) a record's stored bytes no longer hash to the
+                ``member_sha256`` of its evidence log leaf
 ==============  ================================================================
 """
 
@@ -39,6 +41,7 @@ class ProblemKind(StrEnum):
     MOVED = "moved"
     UNREADABLE = "unreadable"
     INVALID_RECORD = "invalid-record"
+    LOG_MISMATCH = "log-mismatch"
 
 
 #: Every kind, in the order reports count them.

@@ -2,8 +2,11 @@
 
 The fixity manifest can say *which file* changed; this index says *which
 capture* inside it: for each WARC record its file, offset and length (of the
-gzip member on disk), record ID, type, target URI, date, and the block and
-payload SHA-256 in lowercase hex.
+gzip member on disk), record ID, type, target URI, date, the block and
+payload SHA-256, and ``member_sha256``: the SHA-256 of the stored gzip member
+itself (headers and compression included), all in lowercase hex. Indexes
+written before ``member_sha256`` existed lack it; the evidence log's upgrade
+adds it (:mod:`archiver.fixity.evidencelog`).
 
 Format: one compact JSON object per line, UTF-8, LF. Files appear in
 bytewise order of their path; each file's group starts with a ``file`` line
@@ -20,23 +23,29 @@ the WARC. Lines for a file the fixity manifest does not list are ignored
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from ..atomic import atomic_write
 from ..errors import ManifestError
-from ..warc.scan import RecordDigest, WarcScan
+from ..root import ArchiveRoot
+from ..warc.scan import RecordDigest, WarcScan, member_sha256
 
 __all__ = [
     "FileEntry",
+    "add_member_sha256",
     "copy_groups",
     "iter_file_entries",
     "iter_groups",
     "write_group",
 ]
 
+
+log = logging.getLogger(__name__)
 
 _FILE_PREFIX = b'{"kind":"file",'
 #: The ``file`` line as we write it, for a plain path: parsed without JSON.
@@ -79,7 +88,7 @@ def _record_obj(path: str, rec: RecordDigest) -> dict[str, Any]:
         "kind": "record", "file": path, "offset": rec.offset, "length": rec.length,
         "record_id": rec.record_id, "type": rec.type, "target_uri": rec.target_uri,
         "date": rec.date, "block_sha256": rec.block_sha256,
-        "payload_sha256": rec.payload_sha256,
+        "payload_sha256": rec.payload_sha256, "member_sha256": rec.member_sha256,
     }
 
 
@@ -106,6 +115,7 @@ def _record_entry(obj: dict[str, Any], path: Path, lineno: int) -> RecordDigest:
         return RecordDigest(
             int(obj["offset"]), int(obj["length"]), obj["record_id"], obj["type"],
             obj.get("target_uri"), obj.get("date"), obj["block_sha256"], obj.get("payload_sha256"),
+            member_sha256=obj.get("member_sha256"),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ManifestError(path, f"record line lacks {exc}", line=lineno) from exc
@@ -176,3 +186,47 @@ def copy_groups(src: Path, skip: set[str]) -> Iterator[tuple[str, bytes]]:
             chunk.append(line if line.endswith(b"\n") else line + b"\n")
     if current is not None and current not in skip:
         yield current, b"".join(chunk)
+
+
+def add_member_sha256(path: Path, root: ArchiveRoot, listed: set[str]) -> int:
+    """Give every record line of a listed file lacking ``member_sha256`` one, read from its WARC.
+
+    For an index written before ``member_sha256`` existed. Rewrites the index
+    atomically only if a line lacked it; reads each such record's stored
+    bytes by offset and length, streamed. Returns the number of records
+    given one. Call with the writer lock held.
+    """
+    with open(path, "rb") as fh:
+        if not any(line.startswith(b'{"kind":"record",') and b'"member_sha256":' not in line
+                   for line in fh):
+            return 0
+    added = 0
+    current: tuple[str, BinaryIO | None] | None = None
+    try:
+        with open(path, "rb") as src, atomic_write(path) as out:
+            for lineno, line in enumerate(src, 1):
+                if line.startswith(_FILE_PREFIX) or b'"member_sha256":' in line:
+                    out.write(line)
+                    continue
+                obj = _parse(line, path, lineno)
+                if obj["file"] not in listed:
+                    out.write(line)
+                    continue
+                if current is None or current[0] != obj["file"]:
+                    if current is not None and current[1] is not None:
+                        current[1].close()
+                    try:
+                        current = (obj["file"], open(root.absolute(obj["file"]), "rb"))  # noqa: SIM115
+                    except OSError as exc:
+                        log.warning("%s: cannot read (%s); its records get no member_sha256",
+                                    obj["file"], exc.strerror or exc)
+                        current = (obj["file"], None)
+                if current[1] is not None:
+                    obj["member_sha256"] = member_sha256(current[1], int(obj["offset"]),
+                                                         int(obj["length"]))
+                    added += 1
+                out.write(_dumps(obj))
+    finally:
+        if current is not None and current[1] is not None:
+            current[1].close()
+    return added

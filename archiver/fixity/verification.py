@@ -9,7 +9,8 @@ the kinds of :mod:`archiver.fixity.problem`, all collected, never stopping early
 Modes: *full* rehashes every listed file; *quick* checks existence and size
 (a complete WARC ends exactly where its last indexed record ends); *records*
 also reads every WARC record and checks its block and payload digests
-against its own headers; *sample* hashes a seeded random share of the bytes
+against its own headers, and every live leaf of the evidence log against the
+bytes stored at its offset (``member_sha256``); *sample* hashes a seeded random share of the bytes
 and checks the rest quickly. Files whose hash is wrong are then opened at
 each record's recorded offset, so the report names the damaged captures.
 
@@ -43,6 +44,7 @@ from ..warc.scan import (
     scan_warc,
 )
 from .events import EventType, append_event, tag_sha256, utc_now
+from .evidencelog import check_members
 from .manifest import (
     DiskEntry,
     ManifestEntry,
@@ -418,11 +420,25 @@ def verify_archive(
             select = sampler
         run = _Verifier(root, report, records, jobs or default_jobs(), select)
         run.run(_inputs(root, quick))
+        if records:
+            report.problems.extend(_log_mismatches(root))
+            report.problems.sort(key=lambda p: (p.path, p.kind))
         report.manifest_sha256 = tag_sha256(root.manifest_path)
         report.finished = utc_now()
         if record_event:
             _record(root, report)
     return report
+
+
+def _log_mismatches(root: ArchiveRoot) -> list[Problem]:
+    """One ``log-mismatch`` problem per file whose stored records differ from their leaves."""
+    by_file: dict[str, list[DamagedRecord]] = {}
+    for bad in check_members(root):
+        by_file.setdefault(bad.file, []).append(
+            DamagedRecord(bad.offset, bad.record_id, bad.target_uri, bad.reason))
+    return [Problem(ProblemKind.LOG_MISMATCH, path,
+                    f"{len(recs)} record(s) differ from the bytes the evidence log recorded",
+                    records=tuple(recs)) for path, recs in sorted(by_file.items())]
 
 
 def _never(item: _Item) -> bool:

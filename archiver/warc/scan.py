@@ -15,7 +15,9 @@ archiver writes (records.jsonl, reports) uses lowercase hex.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -29,6 +31,7 @@ __all__ = [
     "WarcScan",
     "describe_exception",
     "http_digests",
+    "member_sha256",
     "record_at",
     "scan_warc",
 ]
@@ -47,6 +50,10 @@ class RecordDigest:
     payload_sha256: str | None
     #: Problems with the record's own digest headers (empty when it is sound).
     mismatches: tuple[str, ...] = ()
+    #: SHA-256 of the record's stored bytes (``length`` bytes at ``offset``: the
+    #: gzip member, WARC headers and compression included). ``None`` in an
+    #: index written before it was kept.
+    member_sha256: str | None = None
 
 
 @dataclass(slots=True)
@@ -148,7 +155,12 @@ def scan_warc(path: Path | str, *, foreign: bool = False) -> WarcScan:
         try:
             for record in iterator:
                 digester, problems = _digest_record(record, foreign)
-                scan.records.append(_scanned_digest(iterator, record, digester, problems))
+                found = _scanned_digest(iterator, record, digester, problems)
+                # The member's bytes were just read, so this re-read is served
+                # by the page cache; hashing them in the stream warcio reads
+                # ahead of would need the member's end before it is known.
+                member = member_sha256(raw, found.offset, found.length)
+                scan.records.append(dataclasses.replace(found, member_sha256=member))
         except OSError:
             raise
         except Exception as exc:  # warcio and zlib raise many types for bad bytes
@@ -214,6 +226,25 @@ def record_at(fh: IO[bytes], offset: int, length: int, *, arc: bool = False) -> 
     if next(iter(iterator), None) is not None:
         raise ValueError("more than one record in this gzip member")
     return record.rec_headers.get_header("WARC-Record-ID") or "", block.hexdigest()
+
+
+def member_sha256(fh: IO[bytes], offset: int, length: int) -> str:
+    """SHA-256 (hex) of the ``length`` bytes stored at ``offset`` of the open file ``fh``.
+
+    Streamed in :data:`BLOCK_SIZE` blocks with ``pread``, so the file's
+    position is left alone. A file shorter than ``offset + length`` hashes
+    what is there (and so does not match what was recorded).
+    """
+    digest = hashlib.sha256()
+    fd = fh.fileno()
+    end = offset + length
+    while offset < end:
+        block = os.pread(fd, min(BLOCK_SIZE, end - offset), offset)
+        if not block:
+            break
+        digest.update(block)
+        offset += len(block)
+    return digest.hexdigest()
 
 
 def describe_exception(exc: BaseException) -> str:

@@ -16,8 +16,9 @@ named from time, a serial and the machine's host name, never from a URL; each
 begins with a ``warcinfo`` record that every later record names in
 ``WARC-Warcinfo-ID``. A file is renamed from ``.open`` when closed, or once it
 passes ``warc_size``. While writing, the writer hashes every byte it appends
-and keeps each record's digests, so the fixity manifests need not read the
-file again (:attr:`WarcWriter.scans`).
+and keeps each record's digests, and the SHA-256 of each record's gzip member
+(hashed as it is compressed), so the fixity manifests and the evidence log
+need not read the file again (:attr:`WarcWriter.scans`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO, cast
 
 from ..atomic import fsync_dir, fsync_file
 from ..errors import WarcError
@@ -71,6 +72,8 @@ class EncodedCapture:
     warcinfo_id: str
     lengths: list[int]
     spool: tempfile.SpooledTemporaryFile[bytes]
+    #: SHA-256 (hex) of each record's gzip member, hashed as it was compressed.
+    member_sha256: list[str]
 
     def close(self) -> None:
         self.spool.close()
@@ -129,16 +132,17 @@ class WarcWriter:
         # The spool belongs to the EncodedCapture, which closes it.
         spool: tempfile.SpooledTemporaryFile[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
             max_size=SPOOL_MEMORY)
-        lengths = []
+        lengths, members = [], []
         for rec in records:
             rec.record.rec_headers.replace_header("WARC-Warcinfo-ID", warcinfo_id)
             # Payloads from build_record start at 0; rewinding lets a capture be
             # encoded again (after a rotation) from the same records.
             rec.record.raw_stream.seek(0)
-            start = spool.tell()
-            gzip_member(spool, rec.record, self.gzip_level)
-            lengths.append(spool.tell() - start)
-        return EncodedCapture(records, warcinfo_id, lengths, spool)
+            out = _HashingSink(spool)
+            gzip_member(cast(IO[bytes], out), rec.record, self.gzip_level)
+            lengths.append(out.size)
+            members.append(out.digest.hexdigest())
+        return EncodedCapture(records, warcinfo_id, lengths, spool, members)
 
     def append(self, enc: EncodedCapture) -> list[WrittenRecord]:
         """Append an encoded capture to the current file; not durable until :meth:`sync`.
@@ -192,10 +196,11 @@ class WarcWriter:
         final = self._final_name
         written = []
         offset = start
-        for rec, length in zip(enc.records, enc.lengths, strict=True):
+        for rec, length, member in zip(enc.records, enc.lengths, enc.member_sha256,
+                                       strict=True):
             written.append(WrittenRecord(rec.record_id, final, offset, length))
             if self._scan is not None:
-                self._scan.records.append(_written_digest(rec, offset, length))
+                self._scan.records.append(_written_digest(rec, offset, length, member))
             offset += length
         return written
 
@@ -245,7 +250,8 @@ class WarcWriter:
             self._rollback(fh, path, 0)
             raise WarcError(path, f"cannot write: {exc.strerror or exc}") from exc
         self._hash.update(buf.getvalue())
-        self._scan.records.append(_written_digest(info, 0, len(buf.getvalue())))
+        self._scan.records.append(_written_digest(
+            info, 0, len(buf.getvalue()), hashlib.sha256(buf.getvalue()).hexdigest()))
 
     def _warcinfo(self, name: str, now: datetime) -> OpenRecord:
         block = fields_block(
@@ -288,7 +294,21 @@ class WarcWriter:
             self.scans[final] = scan
 
 
-def _written_digest(rec: OpenRecord, offset: int, length: int) -> RecordDigest:
+class _HashingSink:
+    """Where a gzip member is compressed to: counts and hashes the bytes on their way."""
+
+    def __init__(self, out: BinaryIO | tempfile.SpooledTemporaryFile[bytes]) -> None:
+        self.out = out
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        self.size += len(data)
+        return self.out.write(data)
+
+
+def _written_digest(rec: OpenRecord, offset: int, length: int, member: str) -> RecordDigest:
     headers = rec.record.rec_headers
     rec_type = rec.record.rec_type
     payload = None
@@ -303,6 +323,7 @@ def _written_digest(rec: OpenRecord, offset: int, length: int) -> RecordDigest:
         date=headers.get_header("WARC-Date"),
         block_sha256=sha256_hex(headers.get_header("WARC-Block-Digest")) or "",
         payload_sha256=payload,
+        member_sha256=member,
     )
 
 

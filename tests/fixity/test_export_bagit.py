@@ -29,7 +29,8 @@ def test_bagit_python_validates_the_exported_bag(root: ArchiveRoot, tmp_path: Pa
     payload = sorted(p.relative_to(dest).as_posix() for p in (dest / "data").rglob("*")
                      if p.is_file())
     assert payload == sorted(["data/manifests/events.jsonl", "data/manifests/manifest-sha256.txt",
-                              "data/manifests/records.jsonl"] + [f"data/{w}" for w in warcs(root)])
+                              "data/manifests/records.jsonl", "data/manifests/log.jsonl"]
+                             + [f"data/{w}" for w in warcs(root)])
     total = sum((dest / p).stat().st_size for p in payload)
     assert bag.info["Payload-Oxum"] == f"{total}.{len(payload)}"
     assert bag.version_info == (1, 0) and set(bag.algorithms) == {"sha256"}

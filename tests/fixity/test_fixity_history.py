@@ -25,12 +25,13 @@ def write_lines(root: ArchiveRoot, new: list[bytes], *, final_lf: bool = True) -
 def test_two_capture_runs_leave_an_intact_chain_of_ingest_events(root: ArchiveRoot) -> None:
     found = check_history(root)
     events = [json.loads(line) for line in lines(root)]
-    assert [e["type"] for e in events] == ["ingestion", "message digest calculation"] * 2
+    assert [e["type"] for e in events] == ["ingestion", "message digest calculation",
+                                           "log checkpoint"] * 2
     assert events[0]["prev"] is None
     assert all(e["prev"] == hashlib.sha256(p).hexdigest()
                for e, p in zip(events[1:], lines(root), strict=False))
     assert all(e["time"].endswith("Z") and e["agent"]["name"] == "archiver" for e in events)
-    assert (found.ok, found.events, found.broken, found.partial_line) == (True, 4, None, None)
+    assert (found.ok, found.events, found.broken, found.partial_line) == (True, 6, None, None)
     assert found.head_sha256 == hashlib.sha256(lines(root)[-1]).hexdigest()
 
 
@@ -45,9 +46,9 @@ def test_an_edited_line_breaks_the_next_link(root: ArchiveRoot) -> None:
 
     result = CliRunner().invoke(cli, ["--root", str(root.path), "verify", "--history"])
     assert result.exit_code == 1
-    assert result.output.splitlines()[1:] == [
+    assert result.output.splitlines()[1] == (
         "events.jsonl line 3: prev does not match the sha256 of line 2: that line was edited, "
-        "or lines were inserted or removed"]
+        "or lines were inserted or removed")
 
 
 def test_a_line_edited_into_garbage_is_named(root: ArchiveRoot) -> None:
@@ -70,16 +71,16 @@ def test_a_partial_last_line_is_detected_then_recorded(root: ArchiveRoot) -> Non
     partial = old[-1][:50]
     write_lines(root, [*old[:-1], partial], final_lf=False)  # a crash mid-write
     found = check_history(root)
-    assert (found.ok, found.events, found.partial_line) == (True, 3, 4)
+    assert (found.ok, found.events, found.partial_line) == (True, 5, 6)
 
     verify_archive(root, jobs=1)  # the next run that writes records the crash first
 
-    events = [json.loads(line) for line in lines(root)[4:]]
+    events = [json.loads(line) for line in lines(root)[6:]]
     assert [e["type"] for e in events] == ["event log repair", "fixity check"]
     assert events[0]["partial_sha256"] == hashlib.sha256(partial).hexdigest()
     assert events[0]["prev"] == hashlib.sha256(partial).hexdigest()
     after = check_history(root)
-    assert (after.ok, after.events, after.partial_line, after.broken) == (True, 5, None, None)
+    assert (after.ok, after.events, after.partial_line, after.broken) == (True, 7, None, None)
 
 
 def test_a_manifest_changed_outside_archiver_is_reported(root: ArchiveRoot) -> None:

@@ -366,3 +366,25 @@ def test_a_lost_log_is_refused_not_silently_rebuilt(root: ArchiveRoot) -> None:
     assert "log.jsonl: missing, but events.jsonl holds a checkpoint of" in result.output
     assert not root.log_path.exists()
     assert run(root, "verify", "--history").exit_code == 1
+
+
+def test_an_imported_warc_gets_its_leaves_and_a_checkpoint(
+        root: ArchiveRoot, tmp_path: Path) -> None:
+    other = ArchiveRoot(tmp_path / "other")
+    with HTTPTestServer() as web:
+        web.route("/i", b"<p>imported</p>")
+        (made,) = capture_urls(other, [web.url("/i")], FAST).closed_warcs
+    before = log_lines(root)
+    result = run(root, "import", str(made))
+    assert result.exit_code == 0, result.output
+    (dest,) = [w for w in warcs(root) if w.startswith("warcs/imported/")]
+    lines = log_lines(root)
+    assert lines[: len(before)] == before
+    leaves = [json.loads(x) for x in lines[len(before):]]
+    data = (root.path / dest).read_bytes()
+    assert [(lf["file"], lf["offset"], lf["length"]) for lf in leaves] == [
+        (dest, o, n) for o, n in records_in_file(root.path / dest)]
+    assert all(lf["member_sha256"] == hashlib.sha256(
+        data[lf["offset"]: lf["offset"] + lf["length"]]).hexdigest() for lf in leaves)
+    assert checkpoints(root)[-1]["tree_size"] == len(lines)
+    assert checkpoints(root)[-1]["root_hash"] == mth(lines).hex()

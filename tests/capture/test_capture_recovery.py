@@ -173,7 +173,10 @@ def test_ctrl_c_stops_promptly_and_leaves_a_closed_listed_warc(
         urls = tmp_path / "urls.txt"
         urls.write_text("".join(web.url(f"/p{n}") + "\n" for n in range(200)))
         proc = archiver(tmp_path / "a", "-q", "capture", "-i", str(urls), "--delay", "0")
-        time.sleep(2.0)  # some pages are in
+        # Some pages are in (polled, not a fixed sleep: a loaded machine starts slowly).
+        deadline = time.monotonic() + 60
+        while sum(web.hits(f"/p{n}") for n in range(200)) < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
         proc.send_signal(signum)
         t0 = time.monotonic()
         proc.communicate(timeout=30)

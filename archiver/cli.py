@@ -22,7 +22,7 @@ from typing import Any, NoReturn, TextIO
 
 import click
 
-from .capture.catalog import Capture, Outcome
+from .capture.catalog import Capture, Outcome, Source
 from .capture.settings import CaptureSettings
 from .errors import ArchiverError, ArchiveRootError, FailureReason, LockError
 from .root import ArchiveRoot
@@ -336,6 +336,8 @@ def list_(obj: Context, /, failed: bool, as_json: bool) -> None:
                     if n:
                         note += f"  [{n} requisites, {n_failed} failed]"
                     kind = "  (requisite)" if c.page_id is not None else ""
+                    if c.source == Source.IMPORT:
+                        kind += "  (imported)"
                     echo(f"{c.captured_at}  {c.outcome:<8} {status!s:>3}  {c.url}  "
                          f"{where}{note}{kind}")
     except ArchiverError as exc:

@@ -172,6 +172,8 @@ def check_warc(path: Path) -> WarcCheck:
         except Exception as exc:  # the reader's verdict, warcio's or zlib's
             check.damage = describe_exception(exc)
             check.damage_offset = max(0, int(iterator.offset))
+            if check.records == 0 and "ArchiveLoadFailed" in check.damage:
+                check.damage = f"not a WARC or ARC file: no record at its start ({check.damage})"
         while reader.read(BLOCK_SIZE):
             pass
         check.sha256, check.size = reader.digest.hexdigest(), reader.pos

@@ -99,6 +99,8 @@ def test_wget_warc_imports_lists_extracts_and_verifies(tmp_path: Path,
     assert dest.name.endswith("-wget.warc.gz")
     assert dest.name.startswith(sha256_file(made)[0][:16])
 
+    text = archiver(root, "list").stdout.splitlines()
+    assert text and all(line.endswith("  (imported)") for line in text)
     rows = listed(root)
     pages = {u for u in demo_site.seed_urls() if u.endswith(".html")}
     assert {r["url"] for r in rows} >= pages
@@ -176,6 +178,18 @@ def test_whole_file_gzip_is_refused_and_nothing_enters(tmp_path: Path) -> None:
     last = [e for e in events(root) if e["type"] == "ingestion"][-1]
     assert "imported as damaged" in str(last["detail"])
     sha256sum_c(root)
+
+
+def test_a_file_that_is_not_a_warc_is_refused(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.warc"
+    notes.write_text("meeting notes, not a WARC\n")
+    root = tmp_path / "archive"
+    done = archiver(root, "import", str(notes))
+    assert done.returncode == 1
+    assert f"archiver: {notes}: not imported: unreadable at offset 0: not a WARC or ARC " \
+        "file: no record at its start" in done.stderr
+    assert not (root / "warcs" / "imported").exists() or \
+        not list((root / "warcs" / "imported").iterdir())
 
 
 def test_reimport_is_a_no_op_and_link_hard_links(tmp_path: Path) -> None:

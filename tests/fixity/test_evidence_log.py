@@ -388,3 +388,42 @@ def test_an_imported_warc_gets_its_leaves_and_a_checkpoint(
         data[lf["offset"]: lf["offset"] + lf["length"]]).hexdigest() for lf in leaves)
     assert checkpoints(root)[-1]["tree_size"] == len(lines)
     assert checkpoints(root)[-1]["root_hash"] == mth(lines).hex()
+
+
+KILL_BEFORE_CHECKPOINT = """
+import os, sys
+import archiver.fixity.evidencelog as evidencelog
+real = evidencelog.append_event
+def die(root, event_type, **kw):
+    if event_type == "log checkpoint":
+        os._exit(137)  # the leaves are appended and fsynced, the checkpoint never written
+    return real(root, event_type, **kw)
+evidencelog.append_event = die
+from archiver.cli import main
+sys.argv[0] = "archiver"
+main()
+"""
+
+
+def test_a_kill_before_the_checkpoint_leaves_a_note_and_the_next_run_checkpoints(
+        root: ArchiveRoot, tmp_path: Path) -> None:
+    kept = keep_checkpoint(root, tmp_path / "cp.json")
+    with HTTPTestServer() as web:
+        web.route("/m", b"<p>m</p>")
+        web.route("/n", b"<p>n</p>")
+        died = subprocess.run([sys.executable, "-c", KILL_BEFORE_CHECKPOINT, "--root",
+                               str(root.path), "capture", web.url("/m"), "--delay", "0"],
+                              capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+        assert died.returncode == 137, died.stderr
+        unchecked = len(log_lines(root)) - checkpoints(root)[-1]["tree_size"]
+        assert unchecked > 0
+        alone = run(root, "verify", "--history", "--checkpoint", str(kept))
+        assert alone.exit_code == 0, alone.output
+        assert f"note: {unchecked} leaves after the last checkpoint" in alone.output
+        capture_urls(root, [web.url("/n")], FAST)
+    lines = log_lines(root)
+    assert checkpoints(root)[-1]["tree_size"] == len(lines)
+    assert checkpoints(root)[-1]["root_hash"] == mth(lines).hex()
+    result = run(root, "verify", "--history", "--checkpoint", str(kept))
+    assert result.exit_code == 0 and "note:" not in result.output, result.output

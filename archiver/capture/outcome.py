@@ -3,7 +3,10 @@
 Every capture attempt, successful or not, ends with one ``metadata`` record
 (``application/warc-fields``) whose target is the URL asked for: outcome,
 failure reason, HTTP status, the redirect chain hop by hop, resolved IPs,
-timings and the payload digest. It makes the WARCs the full record of truth:
+timings and the payload digest; with ``capture -p``, a page's record lists
+the requisites it names (``requisite``) and a requisite's names its page
+(``page-url``, and ``page-record``: the page's metadata record). It makes
+the WARCs the full record of truth:
 :mod:`archiver.capture.reindex` rebuilds the catalog from these records alone.
 """
 

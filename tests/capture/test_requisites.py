@@ -132,6 +132,9 @@ def test_a_page_is_captured_with_what_it_needs_to_render(
     assert requisite_rows[site.url("/img/huge.jpg")]["truncated"] == "length"
     listing = archiver(tmp_path, "list").stdout.splitlines()
     assert len(listing) == 1 and listing[0].endswith("[11 requisites, 3 failed]")
+    failed_listing = archiver(tmp_path, "list", "--failed").stdout.splitlines()
+    assert len(failed_listing) == 3
+    assert all(line.endswith("(requisite)") for line in failed_listing)
 
     # The WARC's metadata records carry the link: the page names its requisites,
     # each requisite its page (and the stylesheet what it names).

@@ -214,7 +214,7 @@ def _failed_line(capture: Capture) -> str:
 
 
 def _run_capture(obj: Context, urls: list[str], settings: CaptureSettings,
-                 no_wait: bool) -> None:
+                 no_wait: bool, *, timestamp: bool = False) -> None:
     if not urls:
         raise click.UsageError("no URLs given: pass URLs, -i FILE or --retry-failed")
     show = not obj.quiet and sys.stderr.isatty()
@@ -261,7 +261,8 @@ def _run_capture(obj: Context, urls: list[str], settings: CaptureSettings,
                     "shows them)" if req[Outcome.FAILED] else "")
             click.echo(f"requisites: captured {req[Outcome.CAPTURED]}, revisits "
                        f"{req[Outcome.REVISIT]}, failed {req[Outcome.FAILED]}{note}", err=True)
-    sys.exit(EXIT_FAILED if report.failed else EXIT_OK)
+    stamped = _timestamp(obj, renew=False) if timestamp else True
+    sys.exit(EXIT_FAILED if report.failed or not stamped else EXIT_OK)
 
 
 @cli.command()
@@ -269,10 +270,12 @@ def _run_capture(obj: Context, urls: list[str], settings: CaptureSettings,
 @click.option("-i", "--input", "input_file", type=click.Path(dir_okay=False, allow_dash=True),
               help="File of URLs, one per line; # starts a comment.")
 @click.option("--retry-failed", is_flag=True, help="Also retry URLs whose last attempt failed.")
+@click.option("--timestamp", "timestamp", is_flag=True,
+              help="At the end, timestamp the checkpoint with every configured TSA.")
 @_capture_options
 @pass_ctx
 def capture(obj: Context, /, urls: tuple[str, ...], input_file: str | None,
-            retry_failed: bool, **kw: Any) -> None:
+            retry_failed: bool, timestamp: bool, **kw: Any) -> None:
     """Capture URLs into WARC/1.1 files under the archive root's warcs/."""
     todo = list(urls)
     try:
@@ -288,9 +291,11 @@ def capture(obj: Context, /, urls: tuple[str, ...], input_file: str | None,
             catalog, _ = catalog_for_reading(obj.root)
             with catalog:
                 todo += [u for u in catalog.failed_urls() if u not in todo]
+        if timestamp:
+            _require_tsas(obj.root)
     except ArchiverError as exc:
         fail(exc)
-    _run_capture(obj, todo, settings, kw["no_wait"])
+    _run_capture(obj, todo, settings, kw["no_wait"], timestamp=timestamp)
 
 
 @cli.command(name="list")
@@ -476,12 +481,14 @@ def manifest(obj: Context, /, jobs: int | None, accept_unreadable: bool,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="With --history: a checkpoint kept outside the archive (from `archiver "
                    "checkpoint`); the log must still extend it. Repeatable.")
+@click.option("--evidence", is_flag=True,
+              help="Check the stored RFC 3161 timestamps and when their TSA certificates expire.")
 @click.option("--read-only", is_flag=True,
               help="Take no lock and record no fixity-check event (read-only media).")
 @pass_ctx
 def verify(obj: Context, /, quick: bool, records: bool, sample: float | None, seed: int,
            jobs: int | None, as_json: bool, history: bool, checkpoints: tuple[Path, ...],
-           read_only: bool) -> None:
+           evidence: bool, read_only: bool) -> None:
     """Check the archive against its manifest; exit 1 on any problem.
 
     Reports files modified, truncated, missing, extra, moved or unreadable.
@@ -492,6 +499,9 @@ def verify(obj: Context, /, quick: bool, records: bool, sample: float | None, se
         raise click.UsageError("--checkpoint goes with --history")
     if history:
         _verify_history(obj, as_json, checkpoints)
+        return
+    if evidence:
+        _verify_evidence(obj, as_json)
         return
     if sum((quick, records, sample is not None)) > 1:
         raise click.UsageError("--quick, --records and --sample exclude one another")
@@ -608,6 +618,119 @@ def checkpoint(obj: Context, /, output: Path | None) -> None:
             output.write_bytes(data)
         except OSError as exc:
             fail(ArchiveRootError(output, f"cannot write: {exc.strerror or exc}"))
+
+
+def _verify_evidence(obj: Context, as_json: bool) -> None:
+    from .fixity.timestamp import verify_evidence
+
+    _require_archive(obj.root)
+    try:
+        report = verify_evidence(obj.root)
+    except ArchiverError as exc:
+        fail(exc)
+    if as_json:
+        click.echo(json_line(report.as_dict(), indent=2))
+    else:
+        good = sum(t.ok for t in report.tokens)
+        click.echo(f"evidence: {good} of {len(report.tokens)} timestamp tokens verified; "
+                   f"current checkpoint {'covered' if report.current_covered else 'NOT covered'}")
+        for token in report.tokens:
+            if token.ok:
+                echo(f"ok {token.tsr} ({token.tsa}): {token.gen_time}, TSA certificate "
+                     f"valid until {token.expires}")
+        for problem in report.problems:
+            echo(f"PROBLEM {problem}")
+        for warning in report.warnings:
+            echo(f"warning: {warning}")
+    sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
+
+
+# --- trusted time ------------------------------------------------------------
+
+
+def _require_tsas(root: ArchiveRoot) -> None:
+    from .fixity.timestamp import load_tsas
+
+    if not load_tsas(root):
+        from .errors import TimestampError
+
+        raise TimestampError(root.manifests / "tsa.json", "no TSA configured: add one with "
+                             "`archiver config tsa add URL [--ca PEM]`")
+
+
+def _timestamp(obj: Context, *, renew: bool) -> bool:
+    """Run a timestamp; print each token and failure; whether every TSA gave a token."""
+    from .fixity.timestamp import timestamp_archive
+
+    try:
+        run = timestamp_archive(obj.root, renew=renew)
+    except ArchiverError as exc:
+        fail(exc)
+    for token in run.tokens:
+        if not obj.quiet:
+            echo(f"timestamp {token['tsr']} from {token['tsa']}: {token['gen_time']}", err=True)
+    for url, why in run.failures:
+        echo(f"FAILED timestamp from {url}: {why}", err=True)
+    if not obj.quiet:
+        click.echo(f"{'renewal ' if renew else ''}statement {run.statement} "
+                   f"(sha256 {run.statement_sha256}): {len(run.tokens)} token(s), "
+                   f"{len(run.failures)} TSA(s) failed", err=True)
+    return not run.failures
+
+
+@cli.command("timestamp")
+@click.option("--renew", is_flag=True,
+              help="Also cover every stored token, so it outlives its TSA certificate.")
+@pass_ctx
+def timestamp_(obj: Context, /, renew: bool) -> None:
+    """Timestamp the newest checkpoint with every configured TSA (RFC 3161).
+
+    Tokens and TSA chains go to manifests/timestamps/; exit 1 if any TSA failed.
+    """
+    _require_archive(obj.root)
+    sys.exit(EXIT_OK if _timestamp(obj, renew=renew) else EXIT_FAILED)
+
+
+@cli.group()
+def config() -> None:
+    """Configure the archive: Time-Stamp Authorities, the operator's signing key."""
+
+
+@config.group()
+def tsa() -> None:
+    """RFC 3161 Time-Stamp Authorities (none is contacted unless added here)."""
+
+
+@tsa.command("add")
+@click.argument("url")
+@click.option("--ca", "ca_pem", type=click.Path(dir_okay=False, path_type=Path),
+              help="The TSA's root CA certificate (PEM); default: certifi's roots.")
+@pass_ctx
+def tsa_add(obj: Context, /, url: str, ca_pem: Path | None) -> None:
+    """Add (or replace) the TSA at URL, stored in manifests/tsa.json."""
+    from .fixity.timestamp import add_tsa
+
+    _require_archive(obj.root)
+    try:
+        added = add_tsa(obj.root, url, ca_pem)
+    except ArchiverError as exc:
+        fail(exc)
+    if not obj.quiet:
+        echo(f"TSA {added.url}" + (f", root CA manifests/{added.ca}" if added.ca else
+                                   ", roots from certifi"), err=True)
+
+
+@tsa.command("list")
+@pass_ctx
+def tsa_list(obj: Context, /) -> None:
+    """The configured TSAs, one per line: URL and root CA file."""
+    from .fixity.timestamp import load_tsas
+
+    try:
+        for entry in load_tsas(obj.root):
+            echo(f"{entry.url}\t{entry.ca or 'certifi'}")
+    except ArchiverError as exc:
+        fail(exc)
 
 
 @cli.group()

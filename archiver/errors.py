@@ -17,7 +17,8 @@ message is one line naming that URL or path and, where there is one, the fix::
     ├── ExtractError           a page cannot be turned into an article
     ├── ManifestError          a manifest or event log is malformed (path, line)
     ├── VerifyError            fixity verification could not run (path)
-    └── ExportError            an export stopped: a file differs from its manifest (path)
+    ├── ExportError            an export stopped: a file differs from its manifest (path)
+    └── TimestampError         a TSA or signing key could not be used (names the URL or path)
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ __all__ = [
     "InvalidURLError",
     "LockError",
     "ManifestError",
+    "TimestampError",
     "VerifyError",
     "WarcError",
     "WarcImportError",
@@ -169,3 +171,11 @@ class ExportError(ArchiverError):
     def __init__(self, path: Path | str, message: str) -> None:
         self.path = Path(path)
         super().__init__(f"{self.path}: {message}")
+
+
+class TimestampError(ArchiverError):
+    """A Time-Stamp Authority, its token or the operator's signing key could not be used."""
+
+    def __init__(self, source: Path | str, message: str) -> None:
+        self.source = str(source)  # the TSA URL, or the path of a key, certificate or token
+        super().__init__(f"{source}: {message}")

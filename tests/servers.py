@@ -186,6 +186,7 @@ class HTTPTestServer(_Lifecycle):
         self.host = host
         self.requests: list[Request] = []
         self._routes: dict[str, list[Response]] = {}
+        self._handlers: dict[str, Callable[[Request], Response]] = {}
         self._hits: dict[str, int] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -239,6 +240,12 @@ class HTTPTestServer(_Lifecycle):
         with self._lock:
             self._routes[path] = made
 
+    def handle(self, path: str, handler: Callable[[Request], Response]) -> None:
+        """Answer ``path`` with ``handler(request)``: for servers whose answer depends on
+        the request (a time-stamp authority signing each query)."""
+        with self._lock:
+            self._handlers[path] = handler
+
     def redirect_chain(self, path: str, hops: int, final: Response | bytes | str = b"end\n",
                        *, status: int = 302) -> list[str]:
         """``path`` → ``path/1`` → … → ``path/hops``, which answers ``final``.
@@ -267,6 +274,9 @@ class HTTPTestServer(_Lifecycle):
             n = self._hits.get(request.path, 0)
             self._hits[request.path] = n + 1
             responses = self._routes.get(request.target) or self._routes.get(request.path)
+            handler = self._handlers.get(request.path)
+        if handler is not None:
+            return handler(request)
         if responses is None:
             return Response(404, b"not found\n", content_type="text/plain")
         return responses[min(n, len(responses) - 1)]

@@ -66,6 +66,8 @@ class EventType(StrEnum):
     #: A torn last line of the evidence log was cut, or leaves an interrupted
     #: run did not append were appended.
     LOG_REPAIR = "log repair"
+    #: RFC 3161 tokens over a checkpoint (:mod:`archiver.fixity.timestamp`).
+    TIMESTAMP = "timestamp"
 
 
 _REQUIRED = ("event_id", "type", "time", "agent", "outcome", "prev")

@@ -632,8 +632,9 @@ def _verify_evidence(obj: Context, as_json: bool) -> None:
         click.echo(json_line(report.as_dict(), indent=2))
     else:
         good = sum(t.ok for t in report.tokens)
-        click.echo(f"evidence: {good} of {len(report.tokens)} timestamp tokens verified; "
-                   f"current checkpoint {'covered' if report.current_covered else 'NOT covered'}")
+        click.echo(f"evidence: {good} of {len(report.tokens)} timestamp tokens verified, "
+                   f"{report.signatures} operator signature(s) verified; current checkpoint "
+                   f"{'covered' if report.current_covered else 'NOT covered'}")
         for token in report.tokens:
             if token.ok:
                 echo(f"ok {token.tsr} ({token.tsa}): {token.gen_time}, TSA certificate "
@@ -672,8 +673,9 @@ def _timestamp(obj: Context, *, renew: bool) -> bool:
     for url, why in run.failures:
         echo(f"FAILED timestamp from {url}: {why}", err=True)
     if not obj.quiet:
+        signed = f", signed by {run.principal}" if run.principal else ""
         click.echo(f"{'renewal ' if renew else ''}statement {run.statement} "
-                   f"(sha256 {run.statement_sha256}): {len(run.tokens)} token(s), "
+                   f"(sha256 {run.statement_sha256}{signed}): {len(run.tokens)} token(s), "
                    f"{len(run.failures)} TSA(s) failed", err=True)
     return not run.failures
 
@@ -718,6 +720,27 @@ def tsa_add(obj: Context, /, url: str, ca_pem: Path | None) -> None:
     if not obj.quiet:
         echo(f"TSA {added.url}" + (f", root CA manifests/{added.ca}" if added.ca else
                                    ", roots from certifi"), err=True)
+
+
+@config.command("sign")
+@click.option("--ssh-key", "ssh_key", required=True, type=click.Path(path_type=Path),
+              help="The operator's SSH private key (or its .pub, with the key in ssh-agent).")
+@click.option("--principal", default="operator", show_default=True,
+              help="Who signs, as named in allowed_signers (e.g. an e-mail address).")
+@pass_ctx
+def config_sign(obj: Context, /, ssh_key: Path, principal: str) -> None:
+    """Sign every checkpoint with an SSH key (ssh-keygen -Y sign, namespace
+    archiver-checkpoint); writes manifests/timestamps/allowed_signers."""
+    from .fixity.signing import ALLOWED_SIGNERS, configure_signer
+
+    _require_archive(obj.root)
+    try:
+        signer = configure_signer(obj.root, ssh_key, principal)
+    except ArchiverError as exc:
+        fail(exc)
+    if not obj.quiet:
+        echo(f"checkpoints signed by {signer.principal} with {signer.key}; verify with "
+             f"manifests/{ALLOWED_SIGNERS}", err=True)
 
 
 @tsa.command("list")

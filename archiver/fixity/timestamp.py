@@ -51,6 +51,7 @@ from ..errors import TimestampError
 from ..hashing import sha256_file
 from ..root import ArchiveRoot
 from .events import EventType, append_event, check_history, tag_sha256, utc_now
+from .signing import ALLOWED_SIGNERS, load_signer, sign_file, verify_signature
 
 if TYPE_CHECKING:
     from cryptography.x509 import Certificate
@@ -357,6 +358,9 @@ class TimestampRun:
     statement_sha256: str
     tokens: list[dict[str, Any]] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)  # (TSA URL, why)
+    #: The operator's SSH signature of the statement (relative to manifests/), if configured.
+    signature: str | None = None
+    principal: str | None = None
 
 
 def _new_stem(folder: Path) -> str:
@@ -371,7 +375,9 @@ def _new_stem(folder: Path) -> str:
 
 def _token_files(folder: Path) -> list[Path]:
     """Every file an earlier timestamp run stored, in name order (CA copies excluded)."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    # allowed_signers grows when a key is added: it is configuration, not evidence.
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+                  and p.name != Path(ALLOWED_SIGNERS).name)
 
 
 def timestamp_archive(root: ArchiveRoot, *, renew: bool = False,
@@ -390,6 +396,7 @@ def timestamp_archive(root: ArchiveRoot, *, renew: bool = False,
         raise TimestampError(_config_path(root), "no TSA configured: add one with "
                              "`archiver config tsa add URL [--ca PEM]`")
     _require_library()
+    signer = load_signer(root)
     folder = root.manifests / TIMESTAMPS_DIR
     with root.writer_lock():
         folder.mkdir(parents=True, exist_ok=True)
@@ -407,6 +414,13 @@ def timestamp_archive(root: ArchiveRoot, *, renew: bool = False,
         with atomic_write(root.manifests / rel) as fh:
             fh.write(statement)
         run = TimestampRun(rel, hashlib.sha256(statement).hexdigest())
+        if signer is not None:
+            try:
+                sign_file(signer, root.manifests / rel)
+            except TimestampError:
+                (root.manifests / rel).unlink()
+                raise
+            run.signature, run.principal = rel + ".sig", signer.principal
         for n, tsa in enumerate(tsas, 1):
             try:
                 run.tokens.append(_one_token(root, tsa, statement, f"{stem}-{n}", timeout))
@@ -414,12 +428,13 @@ def timestamp_archive(root: ArchiveRoot, *, renew: bool = False,
                 run.failures.append((tsa.url, str(exc)))
         _write_json(folder / f"{stem}.tokens.json", {
             "statement": rel, "statement_sha256": run.statement_sha256, "renewal": renew,
+            "signature": run.signature, "principal": run.principal,
             "tokens": run.tokens,
             "failures": [{"tsa": url, "error": why} for url, why in run.failures]})
         outcome = "success" if not run.failures else "partial" if run.tokens else "failure"
         append_event(
             root, EventType.TIMESTAMP, outcome=outcome,
-            obj=[rel] + [t["tsr"] for t in run.tokens],
+            obj=[rel] + ([run.signature] if run.signature else []) + [t["tsr"] for t in run.tokens],
             detail=(f"{'renewal: ' if renew else ''}statement sha256 {run.statement_sha256}; "
                     f"{len(run.tokens)} of {len(tsas)} TSAs gave a verified token"
                     + "".join(f"; {why}" for _, why in run.failures)),
@@ -480,6 +495,8 @@ class EvidenceReport:
     warnings: list[str] = field(default_factory=list)
     #: The newest statement's checkpoint equals the archive's current one.
     current_covered: bool = False
+    #: Operator signatures that ssh-keygen -Y verify accepted.
+    signatures: int = 0
 
     @property
     def ok(self) -> bool:
@@ -487,6 +504,7 @@ class EvidenceReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "current_covered": self.current_covered,
+                "signatures": self.signatures,
                 "tokens": [asdict(t) for t in self.tokens],
                 "problems": self.problems, "warnings": self.warnings}
 
@@ -525,6 +543,12 @@ def verify_evidence(root: ArchiveRoot, *, now: datetime | None = None) -> Eviden
             continue
         for token in run.get("tokens", []):
             report.tokens.append(_check_stored(root, token, statement, now))
+        if run.get("signature"):
+            why = verify_signature(root, statement_path, str(run.get("principal")))
+            if why is not None:
+                report.problems.append(f"{root.manifests / run['signature']}: {why}")
+            else:
+                report.signatures += 1
         try:
             obj = json.loads(statement)
         except ValueError:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -94,7 +95,8 @@ def test_openssl_chain_replies_are_out_of_der_order_and_still_verify(
 
     done = archiver(root.path, "verify", "--evidence")
     assert done.returncode == 0, done.stdout
-    assert "2 of 2 timestamp tokens verified; current checkpoint covered" in done.stdout
+    assert ("2 of 2 timestamp tokens verified, 0 operator signature(s) verified; "
+            "current checkpoint covered") in done.stdout
 
 
 def test_the_statement_pins_the_manifest_index_and_event_chain(
@@ -253,3 +255,66 @@ def test_config_errors_name_the_url_or_path(root: ArchiveRoot, tmp_path: Path) -
     done = archiver(root.path, "timestamp")
     assert done.returncode == 2 and "no TSA configured" in done.stderr
     assert not (root.manifests / "tsa.json").exists()
+
+
+def ssh_verify(allowed: Path, principal: str, statement: Path) -> subprocess.CompletedProcess[str]:
+    """``ssh-keygen -Y verify``, as a third party runs it."""
+    with open(statement, "rb") as data:
+        return subprocess.run(["ssh-keygen", "-Y", "verify", "-f", str(allowed), "-I", principal,
+                               "-n", "archiver-checkpoint", "-s", f"{statement}.sig"],
+                              stdin=data, capture_output=True, text=True, timeout=60)
+
+
+def test_checkpoints_signed_with_the_operators_ssh_key(
+        root: ArchiveRoot, bare: TimeStampAuthority, pki: PKI, tmp_path: Path) -> None:
+    if shutil.which("ssh-keygen") is None:
+        pytest.skip("ssh-keygen (Debian package openssh-client) is not installed")
+    keys = []
+    for name in ("alice", "bob"):
+        key = tmp_path / f"{name}_ed25519"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)],
+                       check=True, timeout=60)
+        keys.append(key)
+    assert archiver(root.path, "config", "tsa", "add", bare.url, "--ca", str(pki.ca)
+                    ).returncode == 0
+    done = archiver(root.path, "config", "sign", "--ssh-key", str(keys[0]),
+                    "--principal", "alice@example.org")
+    assert done.returncode == 0, done.stderr
+    done = archiver(root.path, "timestamp")
+    assert done.returncode == 0 and "signed by alice@example.org" in done.stderr
+    # A new key later: the old signature still verifies, the new one too.
+    assert archiver(root.path, "config", "sign", "--ssh-key", str(keys[1]),
+                    "--principal", "bob@example.org").returncode == 0
+    assert archiver(root.path, "timestamp").returncode == 0
+    allowed = root.manifests / "timestamps" / "allowed_signers"
+    runs = tokens_of(root)
+    for run, who in zip(runs, ("alice@example.org", "bob@example.org"), strict=True):
+        statement = root.manifests / str(run["statement"])
+        assert run["principal"] == who and run["signature"] == f"{run['statement']}.sig"
+        checked = ssh_verify(allowed, who, statement)
+        assert checked.returncode == 0, checked.stderr
+        assert f'Good "archiver-checkpoint" signature for {who}' in checked.stdout
+        other = "bob@example.org" if who.startswith("alice") else "alice@example.org"
+        assert ssh_verify(allowed, other, statement).returncode != 0  # who, not just any key
+    assert events(root)[-1]["object"][1] == runs[1]["signature"]  # type: ignore[index]
+    done = archiver(root.path, "verify", "--evidence")
+    assert done.returncode == 0 and "2 operator signature(s) verified" in done.stdout
+
+    statement = root.manifests / str(runs[0]["statement"])
+    good = statement.read_bytes()
+    statement.write_bytes(good.replace(b'"archive state"', b'"archive-state"'))
+    assert ssh_verify(allowed, "alice@example.org", statement).returncode != 0
+    done = archiver(root.path, "verify", "--evidence")
+    assert done.returncode == 1
+    assert f"PROBLEM {statement}.sig: ssh-keygen -Y verify failed" in done.stdout
+
+
+def test_a_missing_or_unusable_key_is_refused_by_path(root: ArchiveRoot, tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    done = archiver(root.path, "config", "sign", "--ssh-key", str(missing))
+    assert done.returncode == 2 and f"{missing}: no such key file" in done.stderr
+    junk = tmp_path / "junk"
+    junk.write_text("not a key\n")
+    done = archiver(root.path, "config", "sign", "--ssh-key", str(junk))
+    assert done.returncode == 2 and f"{junk}: not an SSH private key" in done.stderr
+    assert not (root.manifests / "signing.json").exists()

@@ -188,9 +188,11 @@ def build_record(
 
 
 def fields_block(fields: Sequence[tuple[str, str]]) -> bytes:
-    """An ``application/warc-fields`` block."""
+    """An ``application/warc-fields`` block: named fields ended by a blank line,
+    as in a WARC header (and as wget writes it; warcat otherwise reports the
+    block's length as changed when it parses the fields)."""
     lines = (f"{name}: {_one_line(value)}\r\n" for name, value in fields if value != "")
-    return "".join(lines).encode("utf-8")
+    return ("".join(lines) + "\r\n").encode("utf-8")
 
 
 def _one_line(value: str) -> str:

@@ -38,6 +38,8 @@ def warcat_verify(paths: list[Path]) -> tuple[int, list[tuple[str, str]]]:
             current = failed.group(1)
         elif line.startswith("warcat.tool.VerifyProblem:"):
             problems.append((current, line.split(":", 1)[1].strip()))
+    # warcat re-parses warc-fields blocks and warns when their length changes.
+    assert "Content block length changed" not in out, out[-2000:]
     count = re.search(r"Validation failed\. Problems: (\d+)", out)
     total = int(count.group(1)) if count else 0
     assert (proc.returncode == 0) == (total == 0), out[-2000:]

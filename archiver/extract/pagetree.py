@@ -154,6 +154,14 @@ def text_weight(text: str) -> tuple[int, int]:
 _HEAD_NOTES = frozenset({"title", "meta", "link", "script"})
 # Text under these is never text of the page (ruby annotations), as bs4 has it.
 _NO_TEXT = frozenset({"rt", "rp"})
+# Dropped elements that can never hold an HTML block (foreign content, a
+# button), and those blocks: a page that leaves one open (lxml then nests the
+# rest of the page in it) keeps its text.
+_FOREIGN = frozenset({"svg", "button"})
+_FLOW = frozenset({
+    "div", "p", "article", "main", "section", "header", "footer", "nav", "aside", "h1",
+    "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "form", "figure", "blockquote",
+})
 _ASCII_SPACE = " \n\t\f\r"
 _DEAD = None  # stack entry for an element dropped with its subtree
 _EMPTY: Mapping[str, object] = {}
@@ -179,6 +187,7 @@ class _PageBuilder(LXMLTreeBuilder):
         self.head = 0  # depth inside <head>
         self.no_text = 0  # depth inside <rt>/<rp>
         self.pre = 0  # depth inside <pre>
+        self.foreign: list[int] = []  # stack sizes with a dropped <svg>/<button> on top
         self.capture: list[str] | None = None  # the text of a <title>/JSON-LD
         self.capture_at = 0
         self.capture_tag = ""
@@ -197,13 +206,20 @@ class _PageBuilder(LXMLTreeBuilder):
         if parent is _DEAD:
             if self.head and name in _HEAD_NOTES:
                 self._note(name, attrs)
-            self.stack.append(_DEAD)
-            return
+            if not (self.foreign and name in _FLOW):
+                self.stack.append(_DEAD)
+                return
+            # An HTML block inside an <svg> or <button> the page never
+            # closed belongs to the nearest element still open outside.
+            parent = self.stack[self.foreign[0] - 2]
+            assert parent is not None
         node = _admit(name, attrs, parent, self.page)
         if node is None:
             self._note(name, attrs)
             if name == "head":
                 self.head += 1
+            elif name in _FOREIGN and self.stack[-1] is not _DEAD:
+                self.foreign.append(len(self.stack) + 1)
             self.stack.append(_DEAD)
             return
         parent.children.append(node)
@@ -238,6 +254,8 @@ class _PageBuilder(LXMLTreeBuilder):
         if self.text:
             self._flush()
         node = self.stack.pop()
+        if self.foreign and len(self.stack) < self.foreign[-1]:
+            self.foreign.pop()
         name = tag.lower() if isinstance(tag, str) else ""
         if name in _NO_TEXT:
             self.no_text -= 1

@@ -65,3 +65,11 @@ def test_sign_up_boxes_named_in_camel_case_are_boilerplate() -> None:
             f"<p>{PROSE}</p></article></body></html>")
     text = extract_article(page).text
     assert PROSE.strip() in text and "inbox" not in text
+
+
+def test_a_button_left_open_does_not_swallow_the_page() -> None:
+    # lxml nests the rest of the page inside an unclosed <button>; a <button>
+    # (dropped, like an <svg>) can never hold a block, so the blocks are kept.
+    page = (f"<html><body><button class='menu'>Menu <main><article><p>{PROSE}</p>"
+            f"<p>{PROSE}</p></article></main></body></html>")
+    assert PROSE.strip() in extract_article(page).text

@@ -693,6 +693,36 @@ def timestamp_(obj: Context, /, renew: bool) -> None:
     sys.exit(EXIT_OK if _timestamp(obj, renew=renew) else EXIT_FAILED)
 
 
+@cli.command()
+@click.argument("target", metavar="(URL | RECORD-ID)")
+@click.option("-o", "--output", "dest", required=True,
+              type=click.Path(file_okay=False, path_type=Path), help="The package folder (new).")
+@click.option("--at", default=None, metavar="DATE",
+              help="The newest capture at or before DATE (ISO 8601), not the newest of all.")
+@click.option("--untimestamped", is_flag=True,
+              help="Make the package even if no timestamp covers the capture yet (marked so).")
+@pass_ctx
+def prove(obj: Context, /, target: str, dest: Path, at: str | None,
+          untimestamped: bool) -> None:
+    """Write one capture's evidence package to DEST: its records, Merkle proofs,
+    timestamp tokens, signature, README.txt and a standard-library verify_proof.py."""
+    from .capture.prove import make_package
+    from .errors import ProveError
+
+    _require_archive(obj.root)
+    try:
+        made = make_package(obj.root, target, dest, at=at, untimestamped=untimestamped)
+    except ProveError as exc:
+        echo(f"archiver: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    except ArchiverError as exc:
+        fail(exc)
+    if not obj.quiet:
+        state = "timestamped" if made.timestamped else "UNTIMESTAMPED"
+        echo(f"package {made.dest}: {made.records} records, {format_size(made.bytes)}, "
+             f"{state}, proven into a checkpoint of {made.tree_size} leaves", err=True)
+
+
 @cli.group()
 def config() -> None:
     """Configure the archive: Time-Stamp Authorities, the operator's signing key."""

@@ -18,7 +18,8 @@ message is one line naming that URL or path and, where there is one, the fix::
     ├── ManifestError          a manifest or event log is malformed (path, line)
     ├── VerifyError            fixity verification could not run (path)
     ├── ExportError            an export stopped: a file differs from its manifest (path)
-    └── TimestampError         a TSA or signing key could not be used (names the URL or path)
+    ├── TimestampError         a TSA or signing key could not be used (names the URL or path)
+    └── ProveError             no evidence package for this capture (names the URL, ID or path)
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ __all__ = [
     "InvalidURLError",
     "LockError",
     "ManifestError",
+    "ProveError",
     "TimestampError",
     "VerifyError",
     "WarcError",
@@ -179,3 +181,11 @@ class TimestampError(ArchiverError):
     def __init__(self, source: Path | str, message: str) -> None:
         self.source = str(source)  # the TSA URL, or the path of a key, certificate or token
         super().__init__(f"{source}: {message}")
+
+
+class ProveError(ArchiverError):
+    """An evidence package cannot be made: no such capture, or no timestamp covers it yet."""
+
+    def __init__(self, target: str, message: str) -> None:
+        self.target = target  # the URL, record ID or path it is about
+        super().__init__(f"{target}: {message}")

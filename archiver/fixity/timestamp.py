@@ -11,9 +11,9 @@ check that with ``openssl ts -verify`` alone:
     ``manifests/timestamps/ca/``); without one, the TSA must chain to a root
     of certifi's bundle. No TSA is ever contacted unless configured here.
 ``manifests/timestamps/STEM.statement.json``
-    The exact bytes timestamped: canonical JSON of the checkpoint
-    (:func:`current_checkpoint`) and, for a renewal, the SHA-256 of every
-    earlier token file.
+    The exact bytes timestamped: canonical JSON of the evidence log's newest
+    checkpoint (:func:`current_checkpoint`) and, for a renewal, the SHA-256
+    of every earlier token file.
 ``STEM-N.tsr``, ``STEM-N.chain.pem``, ``STEM-N.ca.pem``
     One TSA's reply as received, the TSA certificate with its
     intermediates, and the root that anchors them.
@@ -50,7 +50,8 @@ from ..atomic import atomic_write
 from ..errors import TimestampError
 from ..hashing import sha256_file
 from ..root import ArchiveRoot
-from .events import EventType, append_event, check_history, tag_sha256, utc_now
+from .events import EventType, append_event, utc_now
+from .evidencelog import last_checkpoint
 from .signing import ALLOWED_SIGNERS, load_signer, sign_file, verify_signature
 
 if TYPE_CHECKING:
@@ -171,21 +172,17 @@ def canonical_json(obj: dict[str, Any]) -> bytes:
 
 
 def current_checkpoint(root: ArchiveRoot) -> dict[str, Any]:
-    """The archive's newest checkpoint, as the object a timestamp covers.
+    """The archive's newest evidence-log checkpoint, as the object a timestamp covers.
 
-    Until the Merkle evidence log exists this is the archive's state as the
-    fixity files record it: the SHA-256 of the manifest, of the records index
-    and of the last line of the hash-chained events log (which pins every
-    event before it).
+    A checkpoint (tree size and root hash of the RFC 9162 log of every record,
+    chained to the previous one) is made at the end of every run that grew
+    the log; raises :class:`TimestampError` when there is none yet.
     """
-    history = check_history(root)
-    return {
-        "kind": "archive state",
-        "manifest_sha256": tag_sha256(root.manifest_path),
-        "records_sha256": tag_sha256(root.records_path),
-        "events": history.events,
-        "events_head_sha256": history.head_sha256,
-    }
+    cp = last_checkpoint(root)
+    if cp is None:
+        raise TimestampError(root.log_path, "no evidence-log checkpoint yet: capture, import "
+                             "or run `archiver manifest` first")
+    return {"kind": "log checkpoint", **cp.as_dict(), "sha256": cp.sha256}
 
 
 # --- tokens ------------------------------------------------------------------
@@ -575,8 +572,11 @@ def verify_evidence(root: ArchiveRoot, *, now: datetime | None = None) -> Eviden
                 f"{root.manifests / t.tsr} ({t.tsa}): the TSA certificate expires {t.expires}; "
                 "run `archiver timestamp --renew` before then")
     if newest is not None:
-        report.current_covered = _same_checkpoint(newest.get("checkpoint"),
-                                                  current_checkpoint(root))
+        try:
+            current = current_checkpoint(root)
+        except TimestampError:
+            current = {}
+        report.current_covered = _same_checkpoint(newest.get("checkpoint"), current)
         if not report.current_covered:
             report.warnings.append("the archive changed since its newest timestamp: "
                                    "run `archiver timestamp` to cover the current checkpoint")
@@ -586,15 +586,10 @@ def verify_evidence(root: ArchiveRoot, *, now: datetime | None = None) -> Eviden
 
 
 def _same_checkpoint(stamped: Any, current: dict[str, Any]) -> bool:
-    """Whether ``stamped`` is the archive's current checkpoint.
-
-    The events head is left out of the comparison: the ``timestamp`` event
-    that records a token moves it, and changes nothing the checkpoint pins.
-    """
+    """Whether ``stamped`` is the archive's current checkpoint (same tree, same root)."""
     if not isinstance(stamped, dict):
         return False
-    keys = ("kind", "manifest_sha256", "records_sha256")
-    return all(stamped.get(k) == current.get(k) for k in keys)
+    return all(stamped.get(k) == current.get(k) for k in ("kind", "tree_size", "root_hash"))
 
 
 def _check_stored(root: ArchiveRoot, token: dict[str, Any], statement: bytes,

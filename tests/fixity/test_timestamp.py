@@ -99,19 +99,30 @@ def test_openssl_chain_replies_are_out_of_der_order_and_still_verify(
             "current checkpoint covered") in done.stdout
 
 
-def test_the_statement_pins_the_manifest_index_and_event_chain(
+def test_the_statement_is_the_evidence_logs_newest_checkpoint(
         root: ArchiveRoot, bare: TimeStampAuthority, pki: PKI) -> None:
     assert archiver(root.path, "config", "tsa", "add", bare.url, "--ca", str(pki.ca)
                     ).returncode == 0
-    before = root.events_path.read_bytes().splitlines()[-1]
     assert archiver(root.path, "timestamp").returncode == 0
     (run,) = tokens_of(root)
     stamped = json.loads((root.manifests / str(run["statement"])).read_bytes())["checkpoint"]
-    assert stamped["manifest_sha256"] == hashlib.sha256(root.manifest_path.read_bytes()
-                                                        ).hexdigest()
-    assert stamped["records_sha256"] == hashlib.sha256(root.records_path.read_bytes()
-                                                       ).hexdigest()
-    assert stamped["events_head_sha256"] == hashlib.sha256(before).hexdigest()
+    checkpoints = [e for e in events(root) if e["type"] == "log checkpoint"]
+    newest = checkpoints[-1]["checkpoint"]
+    assert isinstance(newest, dict)
+    assert stamped == {"kind": "log checkpoint", **newest,
+                       "sha256": checkpoints[-1]["checkpoint_sha256"]}
+    # The root hash is the log's: every line of log.jsonl is a leaf (computed here).
+    leaves = [hashlib.sha256(b"\x00" + line).digest()
+              for line in root.log_path.read_bytes().splitlines()]
+    assert stamped["tree_size"] == len(leaves)
+
+    def mth(hashes: list[bytes]) -> bytes:
+        if len(hashes) == 1:
+            return hashes[0]
+        k = 1 << ((len(hashes) - 1).bit_length() - 1)
+        return hashlib.sha256(b"\x01" + mth(hashes[:k]) + mth(hashes[k:])).digest()
+
+    assert stamped["root_hash"] == mth(leaves).hex()
 
 
 def test_a_failing_tsa_is_reported_and_the_others_still_count(
@@ -191,7 +202,7 @@ def test_verify_evidence_finds_a_flipped_byte_and_near_expiry(
                                  pki.ca).returncode != 0
     tsr.write_bytes(good)
     statement = root.manifests / str(run["statement"])
-    statement.write_bytes(statement.read_bytes().replace(b'"events":', b'"events": '))
+    statement.write_bytes(statement.read_bytes().replace(b'"tree_size":', b'"tree_size": '))
     done = archiver(root.path, "verify", "--evidence")
     assert done.returncode == 1 and "Mismatch between messages" in done.stdout
 
@@ -239,8 +250,11 @@ def test_capture_timestamp_at_the_end_and_refused_without_a_tsa(
     assert types[-1] == "timestamp" and "ingestion" in types
     (run,) = tokens_of(root)
     stamped = json.loads((root.manifests / str(run["statement"])).read_bytes())
-    assert stamped["checkpoint"]["manifest_sha256"] == hashlib.sha256(
-        root.manifest_path.read_bytes()).hexdigest()
+    # The checkpoint the capture run made at its end, which holds the new records.
+    newest = [e for e in events(root) if e["type"] == "log checkpoint"][-1]["checkpoint"]
+    assert isinstance(newest, dict)
+    assert stamped["checkpoint"]["root_hash"] == newest["root_hash"]
+    assert stamped["checkpoint"]["tree_size"] == len(root.log_path.read_bytes().splitlines())
     assert archiver(archive, "verify", "--evidence").returncode == 0
 
 
@@ -302,7 +316,7 @@ def test_checkpoints_signed_with_the_operators_ssh_key(
 
     statement = root.manifests / str(runs[0]["statement"])
     good = statement.read_bytes()
-    statement.write_bytes(good.replace(b'"archive state"', b'"archive-state"'))
+    statement.write_bytes(good.replace(b'"log checkpoint"', b'"log-checkpoint"'))
     assert ssh_verify(allowed, "alice@example.org", statement).returncode != 0
     done = archiver(root.path, "verify", "--evidence")
     assert done.returncode == 1

@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -133,7 +134,10 @@ def test_second_run_refuses_with_no_wait_and_waits_otherwise(tmp_path: Path) -> 
             assert waiting.stderr is not None
             # Its first line says it waits (read as it comes: a loaded machine
             # may take seconds to start the child); then it must still wait.
+            guard = threading.Timer(60, waiting.kill)  # a child that never says it: no hang
+            guard.start()
             said = waiting.stderr.readline()
+            guard.cancel()
             assert "another archiver run" in said and "waiting for it" in said
             time.sleep(0.5)
             assert waiting.poll() is None and web.hits("/x") == 0

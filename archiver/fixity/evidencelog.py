@@ -374,12 +374,12 @@ class EvidenceLog:
 
         A file the log holds and the manifest no longer lists gets a
         ``removal`` leaf giving ``reason``; a listed file whose records differ
-        from its leaves a ``removal`` leaf and new leaves; records the log
-        lacks get leaves. ``previous`` (the manifest before the change, as
-        ``{path: sha256}``) gives removal leaves their file's SHA-256. Reads
-        the whole log once. With no manifest, does
-        nothing (an absent manifest removes nothing). Returns ``(leaves
-        appended, files removed)``.
+        from its leaves (a changed member, or a record gone) a ``removal``
+        leaf and new leaves; records the log lacks get leaves. ``previous``
+        (the manifest before the change, as ``{path: sha256}``) gives removal
+        leaves their file's SHA-256. Reads the whole log once. With no
+        manifest, does nothing (an absent manifest removes nothing). Returns
+        ``(leaves appended, files removed)``.
         """
         root = self.root
         if not root.manifest_path.exists():
@@ -401,7 +401,9 @@ class EvidenceLog:
         if root.records_path.exists():
             for entry, records in iter_groups(root.records_path, listed):
                 have = live.get(entry.path, {})
-                if any(have.get(r.offset, r.member_sha256) != r.member_sha256 for r in records):
+                offsets = {r.offset for r in records}
+                if (any(have.get(r.offset, r.member_sha256) != r.member_sha256 for r in records)
+                        or any(o not in offsets for o in have)):
                     self.append_removal(entry.path, (previous or {}).get(entry.path),
                                         f"its records were replaced by different bytes ({reason})")
                     have = {}

@@ -427,3 +427,33 @@ def test_a_kill_before_the_checkpoint_leaves_a_note_and_the_next_run_checkpoints
     assert checkpoints(root)[-1]["root_hash"] == mth(lines).hex()
     result = run(root, "verify", "--history", "--checkpoint", str(kept))
     assert result.exit_code == 0 and "note:" not in result.output, result.output
+
+
+def test_a_changed_file_accepted_by_manifest_is_a_removal_then_its_records_again(
+        root: ArchiveRoot, tmp_path: Path) -> None:
+    kept = keep_checkpoint(root, tmp_path / "cp.json")
+    rel = warcs(root)[0]
+    before = log_lines(root)
+    victim = [json.loads(x) for x in before if json.loads(x)["file"] == rel][3]
+    path = root.path / rel
+    data = bytearray(path.read_bytes())
+    data[victim["offset"] + 30] ^= 0xFF  # the 4th record no longer inflates
+    path.write_bytes(bytes(data))
+    old_sha = next(ln.split()[0] for ln in root.manifest_path.read_text().splitlines()
+                   if ln.endswith(rel))
+    result = run(root, "manifest", "--accept-unreadable", "--reason", "damage accepted")
+    assert result.exit_code == 0, result.output
+    lines = log_lines(root)
+    assert lines[: len(before)] == before
+    new = [json.loads(x) for x in lines[len(before):]]
+    assert (new[0]["kind"], new[0]["file"], new[0]["sha256"]) == ("removal", rel, old_sha)
+    assert new[0]["reason"] == "its records were replaced by different bytes (damage accepted)"
+    # The records still readable (those before the damage) again, each member hashed here.
+    assert all(n["file"] == rel and n["member_sha256"] == hashlib.sha256(
+        bytes(data[n["offset"]:n["offset"] + n["length"]])).hexdigest() for n in new[1:])
+    assert [n["offset"] for n in new[1:]] == [
+        json.loads(x)["offset"] for x in before if json.loads(x)["file"] == rel][:3]
+    result = run(root, "verify", "--records")
+    assert "log-mismatch" not in result.output  # the damaged record's leaf is no longer live
+    assert "invalid-record" in result.output
+    assert run(root, "verify", "--history", "--checkpoint", str(kept)).exit_code == 0

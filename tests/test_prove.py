@@ -81,12 +81,20 @@ def test_a_package_verifies_with_standard_tools_alone(archive: Path, web: HTTPTe
     assert done.returncode == 0, done.stderr
     bare = tmp_path / "elsewhere" / "bare"
     shutil.copytree(tmp_path / "pkg", bare)  # no archive, no archiver beside it
+    (signed,) = [p.name for p in bare.glob("checkpoint-*.json")]  # the capture run's
     assert sorted(p.name for p in bare.iterdir()) == sorted([
         "README.txt", "SHA256SUMS", "allowed_signers", "capture.warc.gz", "proof.json",
         "statement.json", "statement.json.sig", "tsa-1.ca.pem", "tsa-1.chain.pem",
-        "tsa-1.tsr", "verify_proof.py"])
+        "tsa-1.tsr", "verify_proof.py", signed, signed + ".sig"])
     for name, result in check_all(bare).items():
         assert result.returncode == 0, (name, result.stdout, result.stderr)
+    checked = bare_run(bare, "ssh-keygen", "-Y", "verify", "-f", "allowed_signers",
+                       "-I", "researcher@example.org", "-n", "archiver-checkpoint",
+                       "-s", signed + ".sig", stdin=bare / signed)
+    assert checked.returncode == 0, checked.stderr
+    assert "python3 -I -S verify_proof.py" in (bare / "README.txt").read_text()
+    assert f"-s {signed}.sig < {signed}" in (bare / "README.txt").read_text()
+    assert f"ok      {signed} is the checkpoint of" in check_all(bare)["verify_proof"].stdout
     warc = gzip.decompress((bare / "capture.warc.gz").read_bytes())
     assert [t for t in (b"WARC-Type: request", b"WARC-Type: response", b"WARC-Type: metadata")
             if t in warc] == [b"WARC-Type: request", b"WARC-Type: response",

@@ -13,7 +13,8 @@ capture. :func:`make_package` writes a folder small enough to e-mail:
     consistency proof to the newest timestamped checkpoint.
 ``statement.json``, ``tsa-N.tsr``, ``tsa-N.chain.pem``, ``tsa-N.ca.pem``
     What the TSAs signed (it names the timestamped checkpoint) and their tokens;
-    ``statement.json.sig`` and ``allowed_signers`` when the operator signs.
+    ``statement.json.sig``, ``checkpoint-SIZE.json`` with ``.sig`` and
+    ``allowed_signers`` when the operator signs.
 ``verify_proof.py``, ``README.txt``, ``SHA256SUMS``
     The standard-library checker, what is proven and the exact commands.
 
@@ -38,6 +39,7 @@ from ..errors import ArchiveRootError, ProveError
 from ..fixity import verify_proof
 from ..fixity.evidencelog import canonical, iter_checkpoints
 from ..fixity.merkle import TreeStore, leaf_hash
+from ..fixity.signing import ALLOWED_SIGNERS, CHECKPOINTS_DIR
 from ..fixity.timestamp import TIMESTAMPS_DIR
 from ..root import ArchiveRoot
 from .catalog import Capture, Outcome
@@ -220,9 +222,24 @@ def _write(root: ArchiveRoot, dest: Path, store: TreeStore,
             shutil.copyfile(root.manifests / TIMESTAMPS_DIR / "allowed_signers",
                             dest / "allowed_signers")
             files += ["statement.json.sig", "allowed_signers"]
+    signed = []  # the operator's signatures of the checkpoints the records prove into
+    for cp_obj in proof["checkpoints"]:
+        name = f"checkpoint-{cp_obj['tree_size']:012d}.json"
+        source = root.manifests / CHECKPOINTS_DIR / name
+        if source.is_file() and source.with_name(name + ".sig").is_file():
+            shutil.copyfile(source, dest / name)
+            shutil.copyfile(source.with_name(name + ".sig"), dest / (name + ".sig"))
+            files += [name, name + ".sig"]
+            signed.append((name, json.loads(source.read_bytes())["signer"]))
+            cp_obj["signed"] = name
+    if signed:
+        (dest / "proof.json").write_text(json.dumps(proof, indent=1, ensure_ascii=False) + "\n")
+        if "allowed_signers" not in files:
+            shutil.copyfile(root.manifests / ALLOWED_SIGNERS, dest / "allowed_signers")
+            files.append("allowed_signers")
     shutil.copyfile(verify_proof.__file__, dest / "verify_proof.py")
     files.append("verify_proof.py")
-    (dest / "README.txt").write_text(_readme(proof, tokens, run), encoding="utf-8")
+    (dest / "README.txt").write_text(_readme(proof, tokens, run, signed), encoding="utf-8")
     files.append("README.txt")
     with open(dest / "SHA256SUMS", "w", encoding="utf-8") as sums:
         for name in files:
@@ -233,7 +250,7 @@ def _write(root: ArchiveRoot, dest: Path, store: TreeStore,
 
 
 def _readme(proof: dict[str, Any], tokens: list[tuple[int, dict[str, Any]]],
-            run: dict[str, Any] | None) -> str:
+            run: dict[str, Any] | None, signed: list[tuple[str, str]]) -> str:
     entries = [r["entry"] for r in proof["records"]]
     response = next((e for e in entries if e["type"] in ("response", "revisit")), entries[0])
     lines = [
@@ -267,12 +284,22 @@ def _readme(proof: dict[str, Any], tokens: list[tuple[int, dict[str, Any]]],
             f"-CAfile tsa-{n}.ca.pem -untrusted tsa-{n}.chain.pem",
             f"   (check that tsa-{n}.ca.pem is the TSA's published root certificate).",
         ]
+    step = 3 + len(tokens)
     if run is not None and run.get("signature"):
         lines += [
-            f"{3 + len(tokens)}. The operator {run['principal']} signed the same statement:",
+            f"{step}. The operator {run['principal']} signed the same statement:",
             f"     ssh-keygen -Y verify -f allowed_signers -I {run['principal']} "
             "-n archiver-checkpoint -s statement.json.sig < statement.json",
         ]
+        step += 1
+    for name, signer in signed:
+        lines += [
+            f"{step}. The operator {signer} signed the checkpoint that held these records",
+            "   when they were written (verify_proof.py checks it is the one in proof.json):",
+            f"     ssh-keygen -Y verify -f allowed_signers -I {signer} "
+            f"-n archiver-checkpoint -s {name}.sig < {name}",
+        ]
+        step += 1
     lines += [
         "",
         "What this does NOT prove: a timestamp proves these bytes existed by its time;",

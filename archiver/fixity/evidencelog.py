@@ -47,12 +47,13 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..atomic import atomic_write, fsync_dir
-from ..errors import ManifestError
+from ..errors import ArchiverError, ManifestError
 from ..root import ArchiveRoot
 from ..warc.scan import RecordDigest, member_sha256
 from .events import EventType, append_event, tag_sha256, utc_now
 from .merkle import Frontier, TreeStore, leaf_hash, verify_consistency
 from .recordindex import add_member_sha256, iter_groups
+from .signing import sign_checkpoint
 
 __all__ = [
     "STATE_NAME",
@@ -364,6 +365,10 @@ class EvidenceLog:
                         if obj else ""),
                      counts={"tree_size": self.tree_size, "new_leaves": grown},
                      extra={"checkpoint": cp.as_dict(), "checkpoint_sha256": cp.sha256})
+        try:  # the operator's signature, if configured: its failure costs no capture
+            sign_checkpoint(self.root, cp.as_dict())
+        except ArchiverError as exc:
+            log.warning("checkpoint of %d leaves not signed: %s", cp.tree_size, exc)
         return cp
 
     # -- bringing the log in line with the manifest --------------------------

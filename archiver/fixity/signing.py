@@ -3,9 +3,11 @@
 ``archiver config sign --ssh-key FILE`` records the operator's SSH key in
 ``manifests/signing.json`` (the private key's path, never the key itself, and
 its public key) and writes ``manifests/timestamps/allowed_signers``, the file
-``ssh-keygen -Y verify`` takes. From then on every checkpoint statement is
-signed with ``ssh-keygen -Y sign`` in the namespace ``archiver-checkpoint``
-(the signature beside it as ``STATEMENT.sig``), so anyone can check it::
+``ssh-keygen -Y verify`` takes. From then on every evidence-log checkpoint
+(``manifests/checkpoints/checkpoint-SIZE.json``: the checkpoint and who
+signs it) and every timestamp statement is signed with ``ssh-keygen -Y
+sign`` in the namespace ``archiver-checkpoint``, the signature beside it as
+``FILE.sig``, so anyone can check it::
 
     ssh-keygen -Y verify -f allowed_signers -I PRINCIPAL -n archiver-checkpoint \\
         -s STEM.statement.json.sig < STEM.statement.json
@@ -34,11 +36,13 @@ __all__ = [
     "Signer",
     "configure_signer",
     "load_signer",
+    "sign_checkpoint",
     "sign_file",
     "verify_signature",
 ]
 
 NAMESPACE = "archiver-checkpoint"
+CHECKPOINTS_DIR = "checkpoints"  # in manifests/: the signed checkpoints
 SIGNING_CONFIG_NAME = "signing.json"
 ALLOWED_SIGNERS = "timestamps/allowed_signers"  # relative to manifests/
 _TIMEOUT = 60
@@ -59,8 +63,10 @@ def _ssh_keygen(*args: str, source: Path | str, stdin: bytes | None = None
     if exe is None:
         raise TimestampError(source, "ssh-keygen not found: install OpenSSH's client "
                              "(Debian: apt-get install openssh-client)")
+    # A new session has no controlling terminal: a key that needs a passphrase
+    # fails at once instead of prompting in the middle of a capture run.
     return subprocess.run([exe, *args], input=stdin if stdin is not None else b"",
-                          capture_output=True, timeout=_TIMEOUT)
+                          capture_output=True, timeout=_TIMEOUT, start_new_session=True)
 
 
 def _public_key(key: Path) -> str:
@@ -145,3 +151,20 @@ def verify_signature(root: ArchiveRoot, path: Path, principal: str) -> str | Non
         return None
     why = (done.stderr or done.stdout).decode("utf-8", "replace").strip().splitlines()
     return "ssh-keygen -Y verify failed: " + (why[-1] if why else f"exit {done.returncode}")
+
+
+def sign_checkpoint(root: ArchiveRoot, checkpoint: dict[str, object]) -> Path | None:
+    """Sign a new evidence-log checkpoint, if a signer is configured; the signed file.
+
+    The file is canonical JSON of ``{"checkpoint": ..., "signer": PRINCIPAL}``:
+    the principal signs that this checkpoint is theirs.
+    """
+    signer = load_signer(root)
+    if signer is None:
+        return None
+    body = {"checkpoint": checkpoint, "signer": signer.principal}
+    path = root.manifests / CHECKPOINTS_DIR / f"checkpoint-{checkpoint['tree_size']:012d}.json"
+    with atomic_write(path) as fh:
+        fh.write(json.dumps(body, sort_keys=True, separators=(",", ":")).encode() + b"\n")
+    sign_file(signer, path)
+    return path

@@ -51,8 +51,14 @@ from ..errors import TimestampError
 from ..hashing import sha256_file
 from ..root import ArchiveRoot
 from .events import EventType, append_event, utc_now
-from .evidencelog import last_checkpoint
-from .signing import ALLOWED_SIGNERS, load_signer, sign_file, verify_signature
+from .evidencelog import iter_checkpoints, last_checkpoint
+from .signing import (
+    ALLOWED_SIGNERS,
+    CHECKPOINTS_DIR,
+    load_signer,
+    sign_file,
+    verify_signature,
+)
 
 if TYPE_CHECKING:
     from cryptography.x509 import Certificate
@@ -564,6 +570,7 @@ def verify_evidence(root: ArchiveRoot, *, now: datetime | None = None) -> Eviden
                 report.problems.append(
                     f"{target}: covered by the renewal {path.name} with sha256 {digest}, "
                     f"but it is {'missing' if actual is None else 'now ' + actual}")
+    _check_signed_checkpoints(root, report)
     for t in report.tokens:
         if not t.ok:
             report.problems.append(f"{root.manifests / t.tsr} ({t.tsa}): {t.detail}")
@@ -583,6 +590,29 @@ def verify_evidence(root: ArchiveRoot, *, now: datetime | None = None) -> Eviden
     if not report.tokens:
         report.problems.append(f"{folder}: no token stored")
     return report
+
+
+def _check_signed_checkpoints(root: ArchiveRoot, report: EvidenceReport) -> None:
+    """Each signed checkpoint: the signature holds and the checkpoint is the log's."""
+    folder = root.manifests / CHECKPOINTS_DIR
+    if not folder.is_dir():
+        return
+    logged = {cp.tree_size: cp.as_dict() for _, cp in iter_checkpoints(root)}
+    for path in sorted(folder.glob("checkpoint-*.json")):
+        try:
+            body = json.loads(path.read_bytes())
+            signer, cp = str(body["signer"]), body["checkpoint"]
+        except (OSError, ValueError, KeyError, TypeError):
+            report.problems.append(f"{path}: not a signed checkpoint")
+            continue
+        why = verify_signature(root, path, signer)
+        if why is not None:
+            report.problems.append(f"{path}.sig: {why}")
+        elif logged.get(cp.get("tree_size")) != cp:
+            report.problems.append(f"{path}: signed by {signer}, but events.jsonl holds no "
+                                   "such checkpoint")
+        else:
+            report.signatures += 1
 
 
 def _same_checkpoint(stamped: Any, current: dict[str, Any]) -> bool:

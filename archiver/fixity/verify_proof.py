@@ -138,6 +138,13 @@ def main() -> int:
         check(statement.get("tree_size") == top["tree_size"]
               and statement.get("root_hash") == top["root_hash"],
               f"{stamped['statement']} names the checkpoint of {top['tree_size']} leaves")
+    for size, cp in sorted(checkpoints.items()):
+        if cp.get("signed"):  # the operator's signed copy (ssh-keygen checks the signature)
+            with open(cp["signed"], encoding="utf-8") as text:
+                copy = json.load(text)["checkpoint"]
+            check(copy.get("tree_size") == size and copy.get("root_hash") == cp["root_hash"],
+                  f"{cp['signed']} is the checkpoint of {size} leaves")
+    if stamped is not None:
         for size, cp in sorted(checkpoints.items()):
             check(verify_consistency(size, top["tree_size"], bytes.fromhex(cp["root_hash"]),
                                      bytes.fromhex(top["root_hash"]),

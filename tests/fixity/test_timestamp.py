@@ -280,7 +280,8 @@ def ssh_verify(allowed: Path, principal: str, statement: Path) -> subprocess.Com
 
 
 def test_checkpoints_signed_with_the_operators_ssh_key(
-        root: ArchiveRoot, bare: TimeStampAuthority, pki: PKI, tmp_path: Path) -> None:
+        root: ArchiveRoot, web: HTTPTestServer, bare: TimeStampAuthority, pki: PKI,
+        tmp_path: Path) -> None:
     if shutil.which("ssh-keygen") is None:
         pytest.skip("ssh-keygen (Debian package openssh-client) is not installed")
     keys = []
@@ -311,8 +312,24 @@ def test_checkpoints_signed_with_the_operators_ssh_key(
         other = "bob@example.org" if who.startswith("alice") else "alice@example.org"
         assert ssh_verify(allowed, other, statement).returncode != 0  # who, not just any key
     assert events(root)[-1]["object"][1] == runs[1]["signature"]  # type: ignore[index]
+
+    # Each evidence-log checkpoint a run makes is signed too.
+    web.route("/later", b"<p>a later page</p>")
+    done = archiver(root.path, "capture", web.url("/later"), "--delay", "0")
+    assert done.returncode == 0, done.stderr
+    (signed,) = (root.manifests / "checkpoints").glob("checkpoint-*.json")
+    newest = [e for e in events(root) if e["type"] == "log checkpoint"][-1]["checkpoint"]
+    assert json.loads(signed.read_bytes()) == {"checkpoint": newest, "signer": "bob@example.org"}
+    checked = ssh_verify(allowed, "bob@example.org", signed)
+    assert checked.returncode == 0, checked.stderr
     done = archiver(root.path, "verify", "--evidence")
-    assert done.returncode == 0 and "2 operator signature(s) verified" in done.stdout
+    assert done.returncode == 0 and "3 operator signature(s) verified" in done.stdout
+    good_cp = signed.read_bytes()
+    signed.write_bytes(good_cp.replace(b'"tree_size":', b'"tree_size":1'))
+    done = archiver(root.path, "verify", "--evidence")
+    assert done.returncode == 1 and f"PROBLEM {signed}.sig: ssh-keygen -Y verify failed" \
+        in done.stdout
+    signed.write_bytes(good_cp)
 
     statement = root.manifests / str(runs[0]["statement"])
     good = statement.read_bytes()

@@ -10,7 +10,10 @@ cap instead of filling memory.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.machinery
+import importlib.util
 import zlib
 from dataclasses import dataclass
 from typing import IO, Any
@@ -19,7 +22,7 @@ from ..errors import ExtractError
 from ..hashing import BLOCK_SIZE
 from .digester import Dechunker
 
-__all__ = ["DEFAULT_MAX_BODY", "Payload", "decode_content", "read_payload"]
+__all__ = ["DEFAULT_MAX_BODY", "Payload", "brotli_module", "decode_content", "read_payload"]
 
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
 
@@ -129,13 +132,43 @@ def _inflate_zlib(data: bytes, wbits: int, max_bytes: int, source: str | None) -
     return b"".join(out)
 
 
-def _inflate_brotli(data: bytes, max_bytes: int, source: str | None) -> bytes:
+def brotli_module() -> Any:
+    """Google's brotli module, or None when no brotli is installed.
+
+    pywb (the replay extra) pulls in ``brotlipy``, whose ``brotli`` package
+    shadows Google's ``brotli`` module (a package wins over a module of the
+    same name) and has another API (no ``Decompressor.process``). Google's C
+    extension, ``_brotli``, is still installed beside it, and is what
+    ``brotli`` would have given. With brotlipy alone, its module is
+    returned: :func:`_brotli_step` speaks both APIs.
+    """
     try:
         import brotli  # type: ignore[import-untyped]  # optional extra, no stubs
-    except ImportError as exc:
+    except ImportError:
+        return None
+    if hasattr(brotli.Decompressor, "process"):
+        return brotli
+    return _google_brotli() or brotli
+
+
+@functools.cache
+def _google_brotli() -> Any:
+    """Google's ``_brotli`` extension, loaded from its file: brotlipy's own
+    extension registers itself as ``_brotli`` in ``sys.modules``, so a plain
+    import would return brotlipy's once brotlipy is loaded."""
+    spec = importlib.machinery.PathFinder.find_spec("_brotli")
+    if spec is None or spec.loader is None:
+        return None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module if hasattr(getattr(module, "Decompressor", None), "process") else None
+
+
+def _inflate_brotli(data: bytes, max_bytes: int, source: str | None) -> bytes:
+    brotli = brotli_module()
+    if brotli is None:
         raise ExtractError(
-            source, "brotli-encoded body; install the extra: pip install 'archiver[brotli]'"
-        ) from exc
+            source, "brotli-encoded body; install the extra: pip install 'archiver[brotli]'")
     dec = brotli.Decompressor()
     out: list[bytes] = []
     size = 0
@@ -158,6 +191,8 @@ def _inflate_brotli(data: bytes, max_bytes: int, source: str | None) -> bytes:
 
 def _brotli_step(dec: Any, data: bytes) -> bytes:
     """One bounded decompression step (brotli >= 1.2 caps the output buffer)."""
+    if not hasattr(dec, "process"):  # brotlipy: no limit; small input steps bound it
+        return bytes(dec.decompress(data))
     try:
         out: bytes = dec.process(data, output_buffer_limit=BLOCK_SIZE)
     except TypeError:  # older brotli: no limit; small input steps bound it instead

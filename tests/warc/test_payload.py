@@ -76,3 +76,19 @@ def test_unknown_coding_or_corrupt_data_is_an_extract_error(coding: str, data: b
                                                              message: str) -> None:
     with pytest.raises(ExtractError, match=message):
         decode_content(data, coding, source="warcs/a.warc.gz")
+
+
+def test_brotli_is_undone_under_the_replay_extras_brotlipy() -> None:
+    """pywb pulls in brotlipy, whose ``brotli`` package shadows Google's module
+    (no Decompressor.process): br bodies must still decode, bombs still stop."""
+    pytest.importorskip("pywb", reason="needs the replay extra: pip install 'archiver[replay]'")
+    import brotli  # the shadowing package, as any import of it sees it
+
+    assert not hasattr(brotli.Decompressor, "process"), "brotlipy no longer shadows brotli"
+    data = brotli.compress(BODY)
+    assert decode_content(data, "br") == BODY
+    bomb = brotli.compress(b"\0" * (3 << 20), quality=1)
+    with pytest.raises(ExtractError, match=r"^x: br body expands past 1048576 bytes"):
+        decode_content(bomb, "br", max_bytes=1 << 20, source="x")
+    with pytest.raises(ExtractError, match=r"^x: cannot decode br body"):
+        decode_content(b"\xff" * 64, "br", source="x")

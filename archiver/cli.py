@@ -368,6 +368,25 @@ def reindex(obj: Context, /) -> None:
 
 
 @cli.command()
+@pass_ctx
+def cdxj(obj: Context, /) -> None:
+    """Rebuild manifests/index.cdxj, the CDXJ index pywb reads, from the WARC files."""
+    from .warc.cdxj import cdxj_path, rebuild_cdxj
+
+    _require_archive(obj.root)
+    try:
+        count, errors = rebuild_cdxj(obj.root)
+    except ArchiverError as exc:
+        fail(exc)
+    for error in errors:
+        echo(f"DAMAGED {error}", err=True)
+    if not obj.quiet:
+        echo(f"{cdxj_path(obj.root)}: {count} records indexed, {len(errors)} damaged WARC(s)",
+             err=True)
+    sys.exit(EXIT_FAILED if errors else EXIT_OK)
+
+
+@cli.command()
 @_capture_options
 @pass_ctx
 def demo(obj: Context, /, **kw: Any) -> None:
@@ -805,6 +824,51 @@ def bagit(obj: Context, /, dest: Path) -> None:
         fail(exc)
     if not obj.quiet:
         click.echo(f"bag: {report.dest} ({report.files} files, {format_size(report.bytes)})")
+
+
+@export.command()
+@click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
+@pass_ctx
+def wacz(obj: Context, /, dest: Path) -> None:
+    """Write the archive as a WACZ 1.1.1 file at DEST (for ReplayWeb.page, pywb)."""
+    from .interop.wacz import export_wacz
+
+    _require_archive(obj.root)
+    try:
+        report = export_wacz(obj.root, dest)
+    except ArchiverError as exc:
+        fail(exc)
+    if not obj.quiet:
+        echo(f"wacz: {report.dest} ({report.warcs} WARCs, {report.pages} pages, "
+             f"{format_size(report.bytes)})")
+
+
+@cli.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True,
+              help="The port on 127.0.0.1 to serve on.")
+@pass_ctx
+def replay(obj: Context, /, port: int) -> None:
+    """Serve the archive for viewing in a browser, through pywb, on 127.0.0.1 only.
+
+    Needs the replay extra (pip install 'archiver[replay]'). Pages are at
+    http://127.0.0.1:PORT/archive/URL; Ctrl-C stops it.
+    """
+    from .interop.replay import ReplayServer
+
+    _require_archive(obj.root)
+    server = ReplayServer(obj.root, port)
+    try:
+        server.start()
+    except ArchiverError as exc:
+        fail(exc)
+    try:
+        echo(f"replaying {obj.root.path} at {server.base_url}  (Ctrl-C stops)", err=True)
+        status = server.wait()
+    except KeyboardInterrupt:
+        status = 0
+    finally:
+        server.stop()
+    sys.exit(EXIT_OK if status in (0, -2, -15) else EXIT_FAILED)
 
 
 @cli.command()

@@ -19,7 +19,8 @@ message is one line naming that URL or path and, where there is one, the fix::
     ├── VerifyError            fixity verification could not run (path)
     ├── ExportError            an export stopped: a file differs from its manifest (path)
     ├── TimestampError         a TSA or signing key could not be used (names the URL or path)
-    └── ProveError             no evidence package for this capture (names the URL, ID or path)
+    ├── ProveError             no evidence package for this capture (names the URL, ID or path)
+    └── ReplayError            replay could not start (the missing extra, a busy port)
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ __all__ = [
     "LockError",
     "ManifestError",
     "ProveError",
+    "ReplayError",
     "TimestampError",
     "VerifyError",
     "WarcError",
@@ -189,3 +191,7 @@ class ProveError(ArchiverError):
     def __init__(self, target: str, message: str) -> None:
         self.target = target  # the URL, record ID or path it is about
         super().__init__(f"{target}: {message}")
+
+
+class ReplayError(ArchiverError):
+    """``archiver replay`` could not serve the archive; the message says what to do."""

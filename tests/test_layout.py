@@ -2,7 +2,8 @@
 
 ``warc/`` is the shared layer under the three pipelines; ``extract/`` and
 ``fixity/`` stand on it alone; ``capture/`` may hand files to ``fixity/`` and
-parse pages with ``extract/`` (to find a page's requisites);
+parse pages with ``extract/`` (to find a page's requisites); ``interop/``
+(WACZ, replay) stands above all three;
 nothing but the entry points imports ``cli``. Every import counts, including
 ones inside functions (a late import hides a dependency, it does not remove it).
 """
@@ -19,10 +20,12 @@ PACKAGE = Path(__file__).resolve().parents[1] / "archiver"
 
 #: subpackage -> the subpackages it must not import
 FORBIDDEN = {
-    "warc": {"capture", "extract", "fixity", "cli"},
-    "extract": {"capture", "fixity", "cli"},
-    "fixity": {"capture", "extract", "cli"},
-    "capture": {"cli"},
+    "warc": {"capture", "extract", "fixity", "interop", "cli"},
+    "extract": {"capture", "fixity", "interop", "cli"},
+    "fixity": {"capture", "extract", "interop", "cli"},
+    "capture": {"interop", "cli"},
+    # WACZ export and replay stand above the pipelines and may read all three
+    "interop": {"cli"},
 }
 
 
@@ -76,7 +79,7 @@ def _area(module: str) -> str:
 
 
 def test_the_subpackages_exist() -> None:
-    for sub in ("warc", "capture", "extract", "fixity"):
+    for sub in ("warc", "capture", "extract", "fixity", "interop"):
         assert (PACKAGE / sub / "__init__.py").is_file(), sub
     # no flat module is left beside them but the shared ones
     top = sorted(p.stem for p in PACKAGE.glob("*.py"))

@@ -33,6 +33,7 @@ from ..errors import ArchiverError, WarcImportError
 from ..fixity.manifest import iter_manifest, record_ingest
 from ..hashing import BLOCK_SIZE, sha256_file
 from ..root import ArchiveRoot
+from ..warc.cdxj import add_warcs_to_cdxj
 from ..warc.check import WarcCheck, check_warc
 from ..warc.files import IMPORTED_FOLDER, is_warc_name
 from .catalog import Catalog
@@ -123,6 +124,8 @@ def import_warcs(root: ArchiveRoot, paths: Iterable[Path], *, link: bool = False
             if result.dest is not None and result.status != ImportStatus.ALREADY:
                 added, errors = index_warcs(root, catalog, [root.absolute(result.dest)])
                 report.captures += added
+                # (a damaged file's errors are the ones index_warcs just gave)
+                add_warcs_to_cdxj(root, [root.absolute(result.dest)])
                 for error in errors:
                     log.warning("%s", error)
     return report

@@ -50,6 +50,7 @@ from ..errors import (
 from ..fixity.manifest import iter_manifest, record_ingest
 from ..hashing import EMPTY_SHA256, sha256_label
 from ..root import ArchiveRoot
+from ..warc.cdxj import CdxjJournal, add_warcs_to_cdxj
 from ..warc.handoff import pending_closed
 from ..warc.record import (
     REVISIT_PROFILE,
@@ -159,11 +160,16 @@ def capture_urls(
         catalog = open_catalog(root)  # (a missing one is rebuilt: dedup sees every WARC)
         try:
             report.recovered_warcs = _recover(root, catalog)
-            run = _CaptureRun(root, settings, catalog, report, on_result)
+            journal = CdxjJournal(root)
+            if report.recovered_warcs:
+                for error in add_warcs_to_cdxj(root, report.recovered_warcs):
+                    log.warning("%s", error)
+            run = _CaptureRun(root, settings, catalog, report, on_result, journal)
             try:
                 run.capture_all(list(urls))
             finally:
                 report.closed_warcs = run.close()
+                journal.close()  # the run's index lines, merged into the sorted index
                 # The hand-over to fixity: closed files and what was hashed
                 # while writing them, so they are not read again.
                 record_ingest(root, report.closed_warcs, scans=run.writer.scans)
@@ -278,8 +284,10 @@ class _CaptureRun:
         catalog: Catalog,
         report: CaptureReport,
         on_result: OnResult | None,
+        journal: CdxjJournal,
     ) -> None:
         self.root = root
+        self.journal = journal
         self.settings = settings
         self.catalog = catalog
         self.report = report
@@ -548,6 +556,11 @@ class _CaptureRun:
                 self._not_written(job, exc)
             return
         for job, written in appended:
+            by_id = {rec.record_id: rec.record for rec in job.records}
+            for where in written:
+                if where.record_id in by_id:
+                    self.journal.add(by_id[where.record_id], where.warc, where.offset,
+                                     where.length)
             try:
                 final = written[-2] if job.has_response else None
                 capture = _locate(job.capture, final, written[-1])

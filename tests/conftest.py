@@ -92,11 +92,15 @@ def root(pristine: Path, tmp_path: Path) -> ArchiveRoot:
 
 # CI sets ARCHIVER_FAIL_ON_SKIP=1: there every extra and every dataset is
 # installed, so a skipped test means something is missing, and the run fails.
+# ARCHIVER_EXPECTED_SKIP=TEXT exempts the skips whose reason holds TEXT: the
+# run at the dependency floors cannot install the replay extra (pywb needs a
+# newer warcio than archiver's floor), and its tests run in the first run.
 _SKIPPED: list[str] = []
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.skipped:
+    expected = os.environ.get("ARCHIVER_EXPECTED_SKIP")
+    if report.skipped and not (expected and expected in str(report.longrepr)):
         _SKIPPED.append(report.nodeid)
 
 

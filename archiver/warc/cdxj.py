@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import heapq
-import ipaddress
 import json
 import os
 import re
@@ -36,7 +35,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote_from_bytes, unquote_to_bytes, urlsplit
 
 from ..atomic import atomic_write, fsync_dir
 from ..errors import WarcError
@@ -55,7 +54,6 @@ JOURNAL_SUFFIX = ".open"
 INDEXED_TYPES = frozenset({"response", "revisit", "resource"})
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_WWW = re.compile(r"^www\d*\.")
 
 
 def cdxj_path(root: ArchiveRoot) -> Path:
@@ -66,12 +64,16 @@ def cdxj_path(root: ArchiveRoot) -> Path:
 def surt(url: str) -> str:
     """The SURT key of ``url`` as pywb computes it (the ``surt`` package's defaults).
 
-    Lower-cased; scheme, userinfo, fragment, a leading ``www``/``wwwN`` label,
-    the default port, an empty query and a trailing slash dropped; host labels
-    reversed and comma-joined, ``)``, then the path with dot segments resolved and the
-    query's parameters sorted: ``http://www.Example.com/A?b=2&a=1`` is
-    ``com,example)/a?a=1&b=2``. Anything that is not an http(s) URL is
-    returned lower-cased, as it is.
+    A port of its two canonicalizers. Google's: percent-escapes undone
+    repeatedly, then only bytes outside printable ASCII, ``#`` and ``%``
+    escaped again; the path's dot segments resolved and empty segments
+    dropped. The Internet Archive's: lower-cased; userinfo, fragment, a
+    leading ``www``/``wwwN`` label, the default port, a trailing slash, an
+    empty query and session ids dropped; the query's parameters sorted. Then
+    the host's labels reversed and comma-joined, and ``)``:
+    ``http://www.Example.com/A?b=2&a=1`` is ``com,example)/a?a=1&b=2``.
+    Anything that is not an http(s) URL with a host is returned lower-cased.
+    (Not ported: surt resolves hosts written as decimal or octal numbers by DNS.)
     """
     try:
         parts = urlsplit(url.strip())
@@ -81,40 +83,93 @@ def surt(url: str) -> str:
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS or not parts.hostname:
         return url.lower()
-    host = parts.hostname.lower().rstrip(".")
-    host = _WWW.sub("", host)
-    try:
-        ipaddress.ip_address(host)
-        labels = host.split(".")
-    except ValueError:
-        labels = [label for label in host.split(".") if label]
-    key = ",".join(reversed(labels))
+    host = _unescape(parts.hostname.encode("utf-8"))
+    if not host.isascii():
+        with contextlib.suppress(UnicodeError):
+            host = host.decode("utf-8", "ignore").encode("idna")
+    host = host.replace(b"..", b".").strip(b".").lower()
+    host = _WWW.sub(b"", _escape(host), count=1)
+    key = b",".join(reversed(host.split(b".")))
     if port is not None and port != _DEFAULT_PORTS[scheme]:
-        key += f":{port}"
-    path = _resolve_path(parts.path or "/")
-    query = "&".join(sorted(p for p in parts.query.split("&") if p)) if parts.query else ""
-    key += ")" + path + (f"?{query}" if query else "")
-    return _unescape_unreserved(key.lower())
+        key += f":{port}".encode()
+    path = _escape(_normalize_path(_unescape(parts.path.encode("utf-8")))).lower()
+    path = _strip_path_session(path)
+    if path.endswith(b"/") and len(path) > 1:
+        path = path[:-1]
+    key += b")" + path
+    if parts.query:
+        query = _escape(_unescape(parts.query.encode("utf-8")))
+        query = _alpha_reorder(_strip_query_session(query).lower())
+        if query:
+            key += b"?" + query
+    return key.decode("utf-8", "replace")
 
 
-def _resolve_path(path: str) -> str:
-    out: list[str] = []
-    for segment in path.split("/")[1:]:
-        if segment == "..":
-            if out:
-                out.pop()
-        elif segment not in (".", ""):
-            out.append(segment)
-    # (surt drops a trailing slash too: /a/b/ and /a/b are one key)
-    return "/" + "/".join(out)
+_WWW = re.compile(rb"^www\d*\.")
+_ESCAPE_SAFE = b"""!"$&'()*+,-./:;<=>?@[\\]^_`{|}~"""
+_PATH_SESSION = [
+    re.compile(rb"^(.*/)(\((?:[a-z]\([0-9a-z]{24}\))+\)/)([^\?]+\.aspx.*)$", re.I),
+    re.compile(rb"^(.*/)(\([0-9a-z]{24}\)/)([^\?]+\.aspx.*)$", re.I),
+]
+_QUERY_SESSION = [
+    re.compile(rb"^(.*)(?:jsessionid=[0-9a-zA-Z]{32})(?:&(.*))?$", re.I),
+    re.compile(rb"^(.*)(?:phpsessid=[0-9a-zA-Z]{32})(?:&(.*))?$", re.I),
+    re.compile(rb"^(.*)(?:sid=[0-9a-zA-Z]{32})(?:&(.*))?$", re.I),
+    re.compile(rb"^(.*)(?:ASPSESSIONID[a-zA-Z]{8}=[a-zA-Z]{24})(?:&(.*))?$", re.I),
+    re.compile(rb"^(.*)(?:cfid=[^&]+&cftoken=[^&]+)(?:&(.*))?$", re.I),
+]
 
 
-_PCT_UNRESERVED = re.compile(r"%(7e|2d|2e|5f)", re.IGNORECASE)
+def _unescape(data: bytes) -> bytes:
+    while True:
+        plain = unquote_to_bytes(data)
+        if plain == data:
+            return data
+        data = plain
 
 
-def _unescape_unreserved(text: str) -> str:
-    # surt decodes percent-escaped unreserved punctuation (%7E is "~").
-    return _PCT_UNRESERVED.sub(lambda m: chr(int(m.group(1), 16)), text)
+def _escape(data: bytes) -> bytes:
+    return quote_from_bytes(data, safe=_ESCAPE_SAFE).encode("ascii") if data else data
+
+
+def _normalize_path(path: bytes) -> bytes:
+    if not path:
+        return b"/"
+    kept: list[bytes] = []
+    for segment in path.split(b"/")[1:]:
+        if segment == b".":
+            continue
+        if segment == b".." and kept:
+            kept.pop()
+        else:
+            kept.append(segment)
+    if not kept:
+        return b"/"
+    # empty segments are dropped, but for the last (a trailing slash)
+    return b"/" + b"".join(seg + b"/" for seg in kept[:-1] if seg) + kept[-1]
+
+
+def _strip_path_session(path: bytes) -> bytes:
+    for pattern in _PATH_SESSION:
+        m = pattern.match(path)
+        if m:
+            path = m.group(1) + m.group(3)
+    return path
+
+
+def _strip_query_session(query: bytes) -> bytes:
+    for pattern in _QUERY_SESSION:
+        m = pattern.match(query)
+        if m:
+            query = m.group(1) + m.group(2) if m.group(2) else m.group(1)
+    return query
+
+
+def _alpha_reorder(query: bytes) -> bytes:
+    if len(query) <= 1:
+        return query
+    pairs = sorted(tuple(arg.split(b"=", 1)) for arg in query.split(b"&"))
+    return b"&".join(b"=".join(pair) for pair in pairs)
 
 
 def timestamp14(warc_date: str) -> str:

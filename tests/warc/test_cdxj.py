@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 from fixity_archive import FAST, copy_archive
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from warcio.archiveiterator import ArchiveIterator
 
 from archiver.capture.run import capture_urls
@@ -61,6 +63,27 @@ def test_surt_keys_by_the_rules() -> None:
 def test_surt_keys_are_pywbs(url: str) -> None:
     surt_pkg = pytest.importorskip("surt", reason=REPLAY_EXTRA)
     assert surt(url) == surt_pkg.surt(url)
+
+
+_HOSTS = ["example.com", "www.example.com", "WWW.Ex.org", "127.0.0.1", "www3.bbc.co.uk",
+          "xn--fiqs8s.cn", "ex.com:8080", "ex.com:80", "ex.com:443", "user:pw@www.ex.com",
+          "ex.com.", "中国.cn"]
+_SEGMENTS = ["a", "B", "%7E", "%41", "..", ".", "", "index.html", "a b", "%2F", "~x",
+             "%E4%B8%AD", "a;b=c", "@", ":", "中", "%25", "%2541", "x.aspx",
+             "(0123456789abcdefghijklmn)"]
+_QUERIES = ["", "a=1", "b=2&a=1", "A=B", "x", "a=1&&b=2", "q=%20", "=", "a=%26", "中=文", "&",
+            "jsessionid=0123456789abcdef0123456789ABCDEF&z=1"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(["http", "https", "HTTP"]), st.sampled_from(_HOSTS),
+       st.lists(st.sampled_from(_SEGMENTS), max_size=5), st.sampled_from(_QUERIES),
+       st.sampled_from(["", "?", "#f", "?#f"]))
+def test_surt_keys_are_pywbs_for_odd_urls(scheme: str, host: str, segments: list[str],
+                                          query: str, tail: str) -> None:
+    surt_pkg = pytest.importorskip("surt", reason=REPLAY_EXTRA)
+    url = f"{scheme}://{host}/" + "/".join(segments) + (f"?{query}" if query else tail)
+    assert surt(url) == surt_pkg.surt(url), url
 
 
 def test_timestamp14() -> None:

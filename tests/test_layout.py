@@ -147,3 +147,19 @@ def test_the_checker_sees_a_forbidden_import(tmp_path: Path) -> None:
     found = _imports(probe, tmp_path / "archiver")
     assert "archiver.fixity.manifest" in found
     assert "archiver.extract" in found
+
+
+def test_tests_import_their_helpers_by_module_name() -> None:
+    """pywb (the replay extra) installs a top-level ``tests`` package into
+    site-packages, which shadows this folder: ``from tests.servers import ...``
+    fails wherever the extra is installed (CI). Helpers are imported as pytest
+    puts them on the path: ``from servers import ...``."""
+    tests = Path(__file__).resolve().parent
+    wrong = sorted(
+        f"{path.relative_to(tests)}:{node.lineno}"
+        for path in tests.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if (isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "tests")
+        or (isinstance(node, ast.Import) and any(a.name.split(".")[0] == "tests"
+                                                 for a in node.names)))
+    assert wrong == []

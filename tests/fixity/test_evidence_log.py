@@ -19,14 +19,14 @@ import zlib
 from pathlib import Path
 
 from click.testing import CliRunner, Result
+from fixity_archive import FAST, warcs
+from servers import HTTPTestServer
+from test_merkle import mth
 
 from archiver import ArchiveRoot
 from archiver.capture.run import capture_urls
 from archiver.cli import cli
 from archiver.fixity.manifest import rebuild_manifest
-from tests.fixity.test_merkle import mth
-from tests.fixity_archive import FAST, warcs
-from tests.servers import HTTPTestServer
 
 REPO = Path(__file__).resolve().parents[2]
 

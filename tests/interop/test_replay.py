@@ -230,7 +230,6 @@ def _screenshot(url: str, dest: Path, profile: Path) -> bytes:
     return dest.read_bytes()
 
 
-@pytest.mark.slow
 def test_chromium_renders_a_replayed_page(archive: ArchiveRoot, server: ReplayServer,
                                           tmp_path: Path) -> None:
     entry = next(e for e in read_cdxj(archive.manifests / CDXJ_NAME)

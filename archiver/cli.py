@@ -732,7 +732,8 @@ def prove(obj: Context, /, target: str, dest: Path, at: str | None,
     try:
         made = make_package(obj.root, target, dest, at=at, untimestamped=untimestamped)
     except ProveError as exc:
-        echo(f"archiver: {exc}", err=True)
+        hint = " (--untimestamped)" if "untimestamped package" in str(exc) else ""
+        echo(f"archiver: {exc}{hint}", err=True)
         sys.exit(EXIT_FAILED)
     except ArchiverError as exc:
         fail(exc)

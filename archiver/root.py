@@ -147,7 +147,7 @@ class ArchiveRoot:
         except OSError as exc:
             raise ArchiveRootError(
                 self.path, f"cannot create the archive folders ({exc.strerror}); "
-                "pass --root to a writable folder"
+                "choose a writable folder for the archive"
             ) from exc
 
     def relative(self, path: Path) -> str:
@@ -228,7 +228,7 @@ class ArchiveRoot:
                     raise LockError(
                         lock_path,
                         f"another archiver run{holder} is writing to this archive; "
-                        "wait for it to finish or use another --root",
+                        "wait for it to finish or use another archive root",
                     ) from exc
                 time.sleep(0.1)
         # Record who holds the lock, for the message a second run prints.

@@ -163,7 +163,7 @@ def make_package(root: ArchiveRoot, target: str, dest: Path, *, at: str | None =
         runs = [r for r in _timestamp_runs(root) if r["checkpoint"]["tree_size"] > last]
         if not runs and not untimestamped:
             raise ProveError(target, "no timestamp covers this capture yet: run `archiver "
-                             "timestamp`, or give --untimestamped for a package marked so")
+                             "timestamp`, or ask for an untimestamped package, marked so")
         run = runs[-1] if runs else None
         return _write(root, dest, store, picked, checkpoints, run)
 

@@ -14,10 +14,13 @@ import base64
 import binascii
 import hashlib
 from pathlib import Path
+from typing import IO, Any
 
 __all__ = [
     "BLOCK_SIZE",
     "EMPTY_SHA256",
+    "HashingReader",
+    "HashingWriter",
     "parse_digest",
     "sha256_file",
     "sha256_hex",
@@ -116,3 +119,44 @@ def sha256_hex(label: str | None) -> str | None:
     """Lowercase hex of a sha256 digest label (base32 or hex form), else ``None``."""
     parsed = parse_digest(label)
     return parsed[1] if parsed is not None and parsed[0] == "sha256" else None
+
+
+class HashingReader:
+    """A read-only file wrapper that hashes every byte read through it (hash while copying)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.digest = hashlib.sha256()
+        self.pos = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        self.digest.update(data)
+        self.pos += len(data)
+        return data
+
+    def tell(self) -> int:
+        return self.pos
+
+    def drain(self) -> None:
+        """Read (and hash) the rest of the file."""
+        while self.read(BLOCK_SIZE):
+            pass
+
+
+class HashingWriter:
+    """A write-only file wrapper that counts and hashes every byte written through it."""
+
+    def __init__(self, out: Any) -> None:
+        self.out = out
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        self.size += len(data)
+        written: int = self.out.write(data)
+        return written
+
+    def flush(self) -> None:
+        self.out.flush()

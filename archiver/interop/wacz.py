@@ -29,7 +29,6 @@ import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
 
 from ..capture.catalog import Capture, Catalog, Outcome, Source
 from ..capture.reindex import catalog_for_reading
@@ -37,7 +36,7 @@ from ..errors import ConfigError, ExportError, VerifyError
 from ..extract.reader import Extracted, extract_warcs
 from ..fixity.events import EventType, append_event
 from ..fixity.manifest import iter_manifest
-from ..hashing import BLOCK_SIZE
+from ..hashing import BLOCK_SIZE, HashingWriter
 from ..root import ArchiveRoot
 from ..version import SOFTWARE
 from ..warc.cdxj import JOURNAL_SUFFIX, cdxj_path, read_cdxj, rebuild_cdxj
@@ -57,23 +56,6 @@ class WaczReport:
     warcs: int
     pages: int
     bytes: int
-
-
-class _HashingWriter:
-    """A zip entry being written, hashed on the way."""
-
-    def __init__(self, out: IO[bytes]) -> None:
-        self.out = out
-        self.digest = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self.digest.update(data)
-        self.size += len(data)
-        return self.out.write(data)
-
-    def flush(self) -> None:
-        self.out.flush()
 
 
 def export_wacz(root: ArchiveRoot, dest: Path) -> WaczReport:
@@ -142,7 +124,7 @@ def _write_warcs(root: ArchiveRoot, zf: zipfile.ZipFile,
         arcname = f"archive/{name}"
         size = src.stat().st_size
         with src.open("rb") as fin, zf.open(arcname, "w", force_zip64=size >= 1 << 31) as fout:
-            out = _HashingWriter(fout)
+            out = HashingWriter(fout)
             while chunk := fin.read(BLOCK_SIZE):
                 out.write(chunk)
         sha = out.digest.hexdigest()
@@ -162,7 +144,7 @@ def _write_index(root: ArchiveRoot, zf: zipfile.ZipFile,
         rebuild_cdxj(root)
     arcname = "indexes/index.cdx.gz"
     with zf.open(arcname, "w") as fout:
-        out = _HashingWriter(fout)
+        out = HashingWriter(fout)
         with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz:
             for entry in read_cdxj(index):
                 if entry.fields.get("filename") not in names:

@@ -20,9 +20,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from ..hashing import BLOCK_SIZE, parse_digest
+from ..hashing import BLOCK_SIZE, HashingReader, parse_digest
 from .digester import MAX_HTTP_HEAD, Dechunker, is_chunked
 from .files import is_arc_name
 from .scan import describe_exception
@@ -79,24 +79,6 @@ class WarcCheck:
             text += (f"; chunked payload digests: {self.payload_dechunked} over the de-chunked "
                      f"body (WARC 1.1), {self.payload_raw} over the raw chunked body")
         return text
-
-
-class _Hashing:
-    """A file wrapper hashing every byte read through it."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self.raw = raw
-        self.digest = hashlib.sha256()
-        self.pos = 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.raw.read(size)
-        self.digest.update(data)
-        self.pos += len(data)
-        return data
-
-    def tell(self) -> int:
-        return self.pos
 
 
 class _RecordDigests:
@@ -156,7 +138,7 @@ def check_warc(path: Path) -> WarcCheck:
 
     check = WarcCheck()
     with open(path, "rb") as raw:
-        reader = _Hashing(raw)
+        reader = HashingReader(raw)
         iterator = RecordReader(reader, no_record_parse=True, arc=is_arc_name(path.name))
         try:
             for record in iterator:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from ..hashing import BLOCK_SIZE, parse_digest
+from ..hashing import BLOCK_SIZE, HashingReader, parse_digest
 from .digester import BlockDigester, http_digests
 from .files import is_arc_name
 
@@ -66,28 +66,6 @@ class WarcScan:
     #: Why the file could not be parsed to its end (with the offset), if so.
     error: str | None = None
     error_offset: int | None = None
-
-
-class _HashingReader:
-    """A read-only file wrapper that hashes every byte handed to warcio."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self.raw = raw
-        self.digest = hashlib.sha256()
-        self.pos = 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.raw.read(size)
-        self.digest.update(data)
-        self.pos += len(data)
-        return data
-
-    def tell(self) -> int:
-        return self.pos
-
-    def drain(self) -> None:
-        while self.read(BLOCK_SIZE):
-            pass
 
 
 def _check(name: str, declared: str | None, found: dict[str, str]) -> list[str]:
@@ -149,7 +127,7 @@ def scan_warc(path: Path | str, *, foreign: bool = False) -> WarcScan:
     from .reader import RecordReader  # only record scans need warcio
 
     with open(path, "rb") as raw:
-        reader = _HashingReader(raw)
+        reader = HashingReader(raw)
         scan = WarcScan(sha256="", size=0)
         iterator = RecordReader(reader, no_record_parse=True, arc=is_arc_name(Path(path).name))
         try:

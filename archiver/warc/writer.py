@@ -39,7 +39,7 @@ from typing import IO, BinaryIO, cast
 
 from ..atomic import fsync_dir, fsync_file
 from ..errors import WarcError
-from ..hashing import BLOCK_SIZE, sha256_hex
+from ..hashing import BLOCK_SIZE, HashingWriter, sha256_hex
 from ..root import ArchiveRoot
 from ..version import SOFTWARE
 from .files import OPEN_SUFFIX, WARC_SUFFIX
@@ -138,7 +138,7 @@ class WarcWriter:
             # Payloads from build_record start at 0; rewinding lets a capture be
             # encoded again (after a rotation) from the same records.
             rec.record.raw_stream.seek(0)
-            out = _HashingSink(spool)
+            out = HashingWriter(spool)
             gzip_member(cast(IO[bytes], out), rec.record, self.gzip_level)
             lengths.append(out.size)
             members.append(out.digest.hexdigest())
@@ -292,20 +292,6 @@ class WarcWriter:
         if scan is not None:
             scan.sha256, scan.size = self._hash.hexdigest(), size
             self.scans[final] = scan
-
-
-class _HashingSink:
-    """Where a gzip member is compressed to: counts and hashes the bytes on their way."""
-
-    def __init__(self, out: BinaryIO | tempfile.SpooledTemporaryFile[bytes]) -> None:
-        self.out = out
-        self.digest = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self.digest.update(data)
-        self.size += len(data)
-        return self.out.write(data)
 
 
 def _written_digest(rec: OpenRecord, offset: int, length: int, member: str) -> RecordDigest:

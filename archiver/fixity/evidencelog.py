@@ -44,15 +44,15 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from ..atomic import atomic_write, fsync_dir
 from ..errors import ArchiverError, ManifestError
 from ..root import ArchiveRoot
-from ..warc.scan import RecordDigest, member_sha256
+from ..warc.scan import MemberHasher, RecordDigest
 from .events import EventType, append_event, tag_sha256, utc_now
 from .merkle import Frontier, TreeStore, leaf_hash, verify_consistency
-from .recordindex import add_member_sha256, iter_groups
+from .recordindex import add_member_sha256, iter_groups, warn_unreadable
 from .signing import sign_checkpoint
 
 __all__ = [
@@ -320,22 +320,14 @@ class EvidenceLog:
         the file now.
         """
         count = 0
-        fh: BinaryIO | None = None
-        try:
+        # An unreadable file's leaves say so: no member_sha256.
+        with MemberHasher(self.root, warn_unreadable("leaves")) as hasher:
             for rec in records:
                 if rec.member_sha256 is None:
-                    try:
-                        fh = fh or open(self.root.absolute(path), "rb")  # noqa: SIM115
-                        rec = dataclasses.replace(
-                            rec, member_sha256=member_sha256(fh, rec.offset, rec.length))
-                    except OSError as exc:  # its leaf says so: no member_sha256
-                        log.warning("%s: cannot read (%s); its leaves get no member_sha256",
-                                    path, exc.strerror or exc)
+                    rec = dataclasses.replace(
+                        rec, member_sha256=hasher(path, rec.offset, rec.length))
                 self._append(_record_entry(path, rec))
                 count += 1
-        finally:
-            if fh is not None:
-                fh.close()
         return count
 
     def append_removal(self, path: str, sha256: str | None, reason: str) -> None:
@@ -635,27 +627,14 @@ def check_members(root: ArchiveRoot) -> Iterator[LogMismatch]:
     for index, line in enumerate(_iter_lines(path)):
         if b'"kind":"removal"' in line:
             removed[json.loads(line)["file"]] = index
-    current: tuple[str, Any] | None = None
-    try:
+    with MemberHasher(root) as hasher:  # a missing file is left to the manifest check
         for index, line in enumerate(_iter_lines(path)):
             obj = json.loads(line)
             if obj.get("kind") != "record" or removed.get(obj["file"], -1) > index:
                 continue
-            if current is None or current[0] != obj["file"]:
-                if current is not None and current[1] is not None:
-                    current[1].close()
-                try:
-                    current = (obj["file"], open(root.absolute(obj["file"]), "rb"))  # noqa: SIM115
-                except OSError:
-                    current = (obj["file"], None)
-            if current[1] is None:
-                continue
-            found = member_sha256(current[1], obj["offset"], obj["length"])
-            if found != obj.get("member_sha256"):
+            found = hasher(obj["file"], obj["offset"], obj["length"])
+            if found is not None and found != obj.get("member_sha256"):
                 yield LogMismatch(index, obj["file"], obj["offset"], obj["record_id"],
                                   obj.get("target_uri"),
                                   f"stored bytes have sha256 {found}, the evidence log's leaf "
                                   f"{index} recorded {obj.get('member_sha256')}")
-    finally:
-        if current is not None and current[1] is not None:
-            current[1].close()

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -33,7 +33,7 @@ from typing import Any, BinaryIO
 from ..atomic import atomic_write
 from ..errors import ManifestError
 from ..root import ArchiveRoot
-from ..warc.scan import RecordDigest, WarcScan, member_sha256
+from ..warc.scan import MemberHasher, RecordDigest, WarcScan
 
 __all__ = [
     "FileEntry",
@@ -201,32 +201,28 @@ def add_member_sha256(path: Path, root: ArchiveRoot, listed: set[str]) -> int:
                    for line in fh):
             return 0
     added = 0
-    current: tuple[str, BinaryIO | None] | None = None
-    try:
-        with open(path, "rb") as src, atomic_write(path) as out:
-            for lineno, line in enumerate(src, 1):
-                if line.startswith(_FILE_PREFIX) or b'"member_sha256":' in line:
-                    out.write(line)
-                    continue
-                obj = _parse(line, path, lineno)
-                if obj["file"] not in listed:
-                    out.write(line)
-                    continue
-                if current is None or current[0] != obj["file"]:
-                    if current is not None and current[1] is not None:
-                        current[1].close()
-                    try:
-                        current = (obj["file"], open(root.absolute(obj["file"]), "rb"))  # noqa: SIM115
-                    except OSError as exc:
-                        log.warning("%s: cannot read (%s); its records get no member_sha256",
-                                    obj["file"], exc.strerror or exc)
-                        current = (obj["file"], None)
-                if current[1] is not None:
-                    obj["member_sha256"] = member_sha256(current[1], int(obj["offset"]),
-                                                         int(obj["length"]))
-                    added += 1
-                out.write(_dumps(obj))
-    finally:
-        if current is not None and current[1] is not None:
-            current[1].close()
+    with (open(path, "rb") as src, atomic_write(path) as out,
+          MemberHasher(root, warn_unreadable("records")) as hasher):
+        for lineno, line in enumerate(src, 1):
+            if line.startswith(_FILE_PREFIX) or b'"member_sha256":' in line:
+                out.write(line)
+                continue
+            obj = _parse(line, path, lineno)
+            if obj["file"] not in listed:
+                out.write(line)
+                continue
+            found = hasher(obj["file"], int(obj["offset"]), int(obj["length"]))
+            if found is not None:
+                obj["member_sha256"] = found
+                added += 1
+            out.write(_dumps(obj))
     return added
+
+
+def warn_unreadable(what: str) -> Callable[[str, OSError], None]:
+    """A :class:`MemberHasher` callback: one warning per unreadable file, naming what
+    goes without a ``member_sha256``."""
+    def warn(path: str, exc: OSError) -> None:
+        log.warning("%s: cannot read (%s); its %s get no member_sha256",
+                    path, exc.strerror or exc, what)
+    return warn

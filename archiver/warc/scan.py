@@ -18,15 +18,18 @@ import base64
 import dataclasses
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from ..hashing import BLOCK_SIZE, HashingReader, parse_digest
+from ..root import ArchiveRoot
 from .digester import BlockDigester, http_digests
 from .files import is_arc_name
 
 __all__ = [
+    "MemberHasher",
     "RecordDigest",
     "WarcScan",
     "describe_exception",
@@ -223,6 +226,45 @@ def member_sha256(fh: IO[bytes], offset: int, length: int) -> str:
         digest.update(block)
         offset += len(block)
     return digest.hexdigest()
+
+
+class MemberHasher:
+    """``member_sha256`` of stored records met in file order, one WARC open at a time.
+
+    For passes over an index or log that name records by root-relative file,
+    offset and length: the file is opened when its first record comes and
+    closed when another file's does. An unreadable file gives ``None`` for
+    each of its records, and ``on_unreadable(path, error)`` is called once.
+    """
+
+    def __init__(self, root: ArchiveRoot,
+                 on_unreadable: Callable[[str, OSError], None] | None = None) -> None:
+        self.root = root
+        self.on_unreadable = on_unreadable
+        self._path: str | None = None
+        self._fh: IO[bytes] | None = None
+
+    def __call__(self, path: str, offset: int, length: int) -> str | None:
+        if path != self._path:
+            self.close()
+            self._path = path
+            try:
+                self._fh = open(self.root.absolute(path), "rb")  # noqa: SIM115
+            except OSError as exc:
+                if self.on_unreadable is not None:
+                    self.on_unreadable(path, exc)
+        return None if self._fh is None else member_sha256(self._fh, offset, length)
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+        self._fh = None
+
+    def __enter__(self) -> MemberHasher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def describe_exception(exc: BaseException) -> str:

@@ -38,7 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,15 +182,23 @@ def stop_child(proc: subprocess.Popen[bytes], sig: int) -> None:
             proc.wait(timeout=10)
 
 
-def serve_forever(root: Path, port: int, hosts: Sequence[str], latency: float = 0.0) -> None:
+def serve_forever(root: Path, port: int, hosts: Sequence[str], latency: float = 0.0,
+                  types: Mapping[str, str] | None = None) -> None:
     """The fallback server: every file of ``root`` in memory, HTTP/1.1 keep-alive.
 
     ``latency`` delays each response, as a remote server's round trip would.
+    ``types`` maps a file suffix to its Content-Type (default: every file is HTML).
     """
     files = {"/" + p.relative_to(root).as_posix(): p.read_bytes()
              for p in root.rglob("*") if p.is_file()}
+
+    def content_type(path: str) -> str:
+        if types is None:
+            return "text/html; charset=utf-8"
+        return types.get(Path(path).suffix, "text/plain")
+
     heads = {
-        path: (f"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+        path: (f"HTTP/1.1 200 OK\r\nContent-Type: {content_type(path)}\r\n"
                f"Content-Length: {len(body)}\r\n\r\n").encode("ascii")
         for path, body in files.items()
     }

@@ -20,7 +20,6 @@ everything runs in a temporary folder that is removed at the end.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import random
 import re
@@ -34,7 +33,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench_capture import WORDS, count_responses, free_port, stop_child, timed, wait_ready
+from bench_capture import (
+    WORDS,
+    count_responses,
+    free_port,
+    serve_forever,
+    stop_child,
+    timed,
+    wait_ready,
+)
 
 HOST = "127.0.0.1"
 POOL = 60  # photos the pages draw from
@@ -86,42 +93,6 @@ def make_site(folder: Path, pages: int, seed: int = 2017) -> list[str]:
         write(path, html.encode())
         paths.append(path)
     return paths
-
-
-def serve_forever(root: Path, port: int) -> None:
-    """Every file of ``root`` from memory, HTTP/1.1 keep-alive, typed by extension."""
-    files = {"/" + p.relative_to(root).as_posix(): p.read_bytes()
-             for p in root.rglob("*") if p.is_file()}
-    answers = {
-        path: (f"HTTP/1.1 200 OK\r\nContent-Type: {TYPES.get(Path(path).suffix, 'text/plain')}"
-               f"\r\nContent-Length: {len(body)}\r\n\r\n").encode("ascii") + body
-        for path, body in files.items()
-    }
-    missing = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
-                target = head.split(b" ", 2)[1].decode("latin-1").split("?", 1)[0]
-                writer.write(answers.get(target, missing))
-                await writer.drain()
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError,
-                ConnectionError, IndexError):
-            pass
-        finally:
-            writer.close()
-
-    async def main() -> None:
-        server = await asyncio.start_server(handle, HOST, port)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
-        loop.add_signal_handler(signal.SIGINT, stop.set)
-        await stop.wait()
-        server.close()
-
-    asyncio.run(main())
 
 
 @contextlib.contextmanager
@@ -177,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)  # internal: child server
     args = parser.parse_args(argv)
     if args.serve:
-        serve_forever(Path(args.serve[0]), int(args.serve[1]))
+        serve_forever(Path(args.serve[0]), int(args.serve[1]), [HOST], types=TYPES)
         return 0
     if shutil.which("wget") is None:
         print("wget is not installed (apt-get install wget)", file=sys.stderr)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import ssl
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -23,6 +25,26 @@ def web() -> Iterator[HTTPTestServer]:
     """A programmable threaded HTTP server on 127.0.0.1."""
     with HTTPTestServer() as server:
         yield server
+
+
+@pytest.fixture
+def tls_site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A loopback HTTPS server with a self-signed certificate: (base URL, cert file).
+
+    Its one route, ``/secure``, answers a short HTML paragraph."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    with HTTPTestServer() as server:
+        server.route("/secure", b"<p>Kazakh traders detained in Dorbiljin.</p>")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        httpd = server._server  # wrap the real listening socket in TLS
+        assert httpd is not None
+        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+        yield server.base_url.replace("http://", "https://"), cert
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
@@ -238,35 +238,40 @@ class Fetcher:
             self._local.session.close()
 
     def fetch(self, url: str, credentials: Credentials | None = None, *,
-              requisite_of: str | None = None) -> FetchResult:
+              requisite_of: str | None = None, headers: Mapping[str, str] | None = None,
+              follow: bool = True) -> FetchResult:
         """Fetch ``url`` following redirects; never raises for network failures.
 
         A ``user:password@`` in ``url`` is taken out of it (the result names
         the URL without it) and used as ``credentials``. ``requisite_of`` is
         the address of the page ``url`` is a requisite of: if that page is
         public, ``url`` may not lead to a private address (the address policy).
+        ``headers`` are sent besides the session's (the browser's Accept,
+        Referer, Cookie, through the recording proxy); with ``follow`` false a
+        redirect is the answer, as a browser wants it.
         """
         url, found = split_credentials(url)
         result = FetchResult(url=url, started=datetime.now(UTC))
         t0 = time.monotonic()
         check = self.policy.on_behalf_of(requisite_of, FailureReason.PRIVATE_REQUISITE)
         try:
-            self._follow(result, credentials or found, check)
+            self._follow(result, credentials or found, check, headers, follow)
         except FetchError as exc:
             result.error = exc
         result.elapsed = time.monotonic() - t0
         return result
 
     def _follow(self, result: FetchResult, credentials: Credentials | None,
-                check: PeerCheck | None) -> None:
+                check: PeerCheck | None, headers: Mapping[str, str] | None = None,
+                follow: bool = True) -> None:
         current, seen = result.url, {result.url}  # (a seed is fetched as given: no check)
         while True:
             hop = self._with_retries(current, credentials.for_url(current) if credentials else None,
-                                     check)
+                                     check, headers)
             result.hops.append(hop)
             if hop.truncated and hop.truncated != "length":
                 raise _truncation_error(hop)
-            if hop.status in REDIRECT_STATUSES and hop.location:
+            if hop.status in REDIRECT_STATUSES and hop.location and follow:
                 current = self._next_hop(result, current, hop.location, seen)
                 check = self.policy.on_behalf_of(hop.exchange.peer_ip)
                 continue
@@ -300,13 +305,14 @@ class Fetcher:
         return target
 
     def _with_retries(self, url: str, auth: tuple[str, str] | None = None,
-                      check: PeerCheck | None = None) -> Hop:
+                      check: PeerCheck | None = None,
+                      headers: Mapping[str, str] | None = None) -> Hop:
         attempt = 0
         while True:
             attempt += 1
             retry_in: float | None = None
             try:
-                hop = self._exchange(url, attempt, auth, check)
+                hop = self._exchange(url, attempt, auth, check, headers)
             except FetchError as exc:
                 if exc.reason not in RETRYABLE_REASONS or attempt > self.settings.retries:
                     raise
@@ -341,19 +347,20 @@ class Fetcher:
         return asked
 
     def _exchange(self, url: str, attempt: int, auth: tuple[str, str] | None,
-                  check: PeerCheck | None) -> Hop:
+                  check: PeerCheck | None, headers: Mapping[str, str] | None = None) -> Hop:
         try:
-            return self._send(url, attempt, auth, check)
+            return self._send(url, attempt, auth, check, headers)
         except _StaleConnection:
             # A kept-alive connection the server closed just as we reused it
             # (its idle timeout raced our request): nothing was answered, the
             # GET is safe to repeat, and it is no fault of the server's, so
             # try once more on a fresh connection, at once and uncounted.
             log.info("%s: kept-alive connection closed by the server; reconnecting", url)
-            return self._send(url, attempt, auth, check, fresh=True)
+            return self._send(url, attempt, auth, check, headers, fresh=True)
 
     def _send(self, url: str, attempt: int, auth: tuple[str, str] | None,
-              check: PeerCheck | None, *, fresh: bool = False) -> Hop:
+              check: PeerCheck | None, headers: Mapping[str, str] | None = None, *,
+              fresh: bool = False) -> Hop:
         s = self.settings
         session, adapter = self._session()
         if not fresh:
@@ -369,7 +376,8 @@ class Fetcher:
             # A bare PreparedRequest: Session.prepare_request would copy the
             # cookie jar and merge settings on every request.
             prepared = requests.PreparedRequest()
-            prepared.prepare(method="GET", url=url, headers=session.headers, auth=auth,
+            sent = {**session.headers, **headers} if headers else session.headers
+            prepared.prepare(method="GET", url=url, headers=sent, auth=auth,
                              cookies=session.cookies)
             resp = adapter.send(prepared, stream=True, verify=s.ca_bundle or True,
                                 timeout=(s.connect_timeout, s.read_timeout))

@@ -87,6 +87,8 @@ class Exchange:
         self.body_size = 0
         self.interim: list[bytes] = []  # 1xx responses read before the real one, exactly
         self.peer_ip: str | None = None
+        #: The origin's certificate chain as verified (DER, leaf first); empty for http.
+        self.peer_certs: list[bytes] = []
         self.reused = False  # sent on a kept-alive connection that had served before
         self.error: Exception | None = None  # why the body ended early, if it did
         #: Vets the address connected to before anything is sent (the address
@@ -245,11 +247,33 @@ class _SocketProxy:
         return getattr(self._sock, name)
 
 
+_DER = 2  # _ssl.ENCODING_DER (the module is private)
+
+
+def _verified_chain(sock: Any) -> list[bytes]:
+    """The certificate chain a TLS socket verified (DER, leaf first); [] if none.
+
+    Python 3.13 has ``SSLSocket.get_verified_chain``; before it, the same
+    method exists on the socket's ``_sslobj``. Failing both, the leaf alone.
+    """
+    getter = getattr(sock, "get_verified_chain", None) or \
+        getattr(getattr(sock, "_sslobj", None), "get_verified_chain", None)
+    try:
+        if getter is not None:
+            return [c if isinstance(c, bytes) else c.public_bytes(_DER)
+                    for c in getter()]
+        leaf = sock.getpeercert(binary_form=True) if hasattr(sock, "getpeercert") else None
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [leaf] if leaf else []
+
+
 class RecordingMixin:
     """Connection behaviour shared by the HTTP and HTTPS recording connections."""
 
     exchange: Exchange | None = None
     peer_ip: str | None = None
+    peer_certs: list[bytes] = []  # noqa: RUF012 - replaced, never mutated
     reader: _TeeReader | None = None  # the current response's file on the socket
     sock: Any
     response_class: type[http.client.HTTPResponse] = _FinalResponse
@@ -259,13 +283,16 @@ class RecordingMixin:
             self.peer_ip = str(self.sock.getpeername()[0])
         except OSError:
             self.peer_ip = None
+        self.peer_certs = _verified_chain(self.sock)
         if self.exchange is not None:
             self.exchange.peer_ip = self.peer_ip
+            self.exchange.peer_certs = self.peer_certs
         self.sock = _SocketProxy(self.sock, self)
 
     def begin_exchange(self, exchange: Exchange) -> None:
         self.exchange = exchange
         exchange.peer_ip = self.peer_ip
+        exchange.peer_certs = self.peer_certs
         # The pool has already dropped connections the server closed while idle,
         # so an open socket here is a kept-alive one being used again.
         exchange.reused = self.sock is not None

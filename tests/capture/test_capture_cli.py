@@ -7,11 +7,9 @@ import os
 import pty
 import resource
 import signal
-import ssl
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -136,24 +134,6 @@ def test_dns_failure_is_reported(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stderr
     assert ("FAILED http://news.example.invalid/report: host name not found (DNS); "
             "check the URL") in done.stderr
-
-
-@pytest.fixture
-def tls_site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """A loopback HTTPS server with a self-signed certificate: (base URL, cert file)."""
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True, timeout=60)
-    with HTTPTestServer() as server:
-        server.route("/secure", b"<p>Kazakh traders detained in Dorbiljin.</p>")
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        httpd = server._server  # wrap the real listening socket in TLS
-        assert httpd is not None
-        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-        yield server.base_url.replace("http://", "https://"), cert
 
 
 def test_tls_certificate_error_is_reported(tmp_path: Path, tls_site: tuple[str, Path]) -> None:

@@ -29,6 +29,8 @@ __all__ = ["Article", "extract_article"]
 # Below this many weighted characters the chosen content is not an article,
 # and we look wider.
 MIN_TEXT = 100
+# Below this much non-link text, a page is read again with its <noscript> content.
+NOSCRIPT_TEXT = 200
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 # Control bytes that text never has (tab, newlines, form feed and ESC, which
 # ISO-2022 encodings use, are allowed).
@@ -128,11 +130,23 @@ def _parse(text: str, url: str | None) -> Page:
             # bs4 warns about input that looks like a file name or XML; we
             # know what we pass it.
             warnings.simplefilter("ignore", UserWarning)
-            return build_page(text)
+            page = build_page(text)
+            if _prose(page) < NOSCRIPT_TEXT:
+                # Nothing to read without scripts: a page built by script
+                # may serve its text to readers without them in <noscript>
+                # (forum threads do).
+                served = build_page(text, noscript=True)
+                if _prose(served) > _prose(page):
+                    return served
+            return page
     except Exception as exc:
         # lxml and bs4 raise assorted types on hostile markup; callers get
         # one typed error naming the page.
         raise ExtractError(url, f"cannot parse HTML ({type(exc).__name__}: {exc})") from exc
+
+
+def _prose(page: Page) -> int:
+    return page.root.chars - page.root.link_chars
 
 
 def _weight(blocks: list[Block]) -> int:

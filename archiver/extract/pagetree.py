@@ -177,6 +177,8 @@ class _PageBuilder(LXMLTreeBuilder):
     took two thirds of the extractor's time on news pages).
     """
 
+    drop = DROP  # the elements dropped with their subtree
+
     def reset(self) -> None:
         """Start over (BeautifulSoup retries a rejected markup another way)."""
         super().reset()
@@ -213,7 +215,7 @@ class _PageBuilder(LXMLTreeBuilder):
             # closed belongs to the nearest element still open outside.
             parent = self.stack[self.foreign[0] - 2]
             assert parent is not None
-        node = _admit(name, attrs, parent, self.page)
+        node = None if name in self.drop else _admit(name, attrs, parent, self.page)
         if node is None:
             self._note(name, attrs)
             if name == "head":
@@ -296,17 +298,20 @@ class _PageBuilder(LXMLTreeBuilder):
         super().close()
 
 
-def build_page(markup: str) -> Page:
-    """Parse ``markup`` with BeautifulSoup on lxml into the page tree (one pass)."""
+def build_page(markup: str, *, noscript: bool = False) -> Page:
+    """Parse ``markup`` with BeautifulSoup on lxml into the page tree (one pass).
+
+    ``noscript``: keep what ``<noscript>`` holds (the page as served to
+    readers without scripts, which some script-built pages put there).
+    """
     builder = _PageBuilder()
+    builder.drop = DROP - {"noscript"} if noscript else DROP
     BeautifulSoup(markup, builder=builder)
     return builder.page
 
 
 def _admit(name: str, attrs: Mapping[str, object], parent: Node, page: Page) -> Node | None:
     """A Node for an element, or None when it is dropped with its subtree."""
-    if name in DROP:
-        return None
     if attrs:
         if "hidden" in attrs or attrs.get("aria-hidden") == "true":
             return None

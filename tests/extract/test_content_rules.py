@@ -73,3 +73,22 @@ def test_a_button_left_open_does_not_swallow_the_page() -> None:
     page = (f"<html><body><button class='menu'>Menu <main><article><p>{PROSE}</p>"
             f"<p>{PROSE}</p></article></main></body></html>")
     assert PROSE.strip() in extract_article(page).text
+
+
+def test_a_page_built_by_script_is_read_from_its_noscript_content() -> None:
+    posts = "".join(f"<div class='post'><p>{PROSE} Reply {i}.</p></div>" for i in range(3))
+    page = (f"<html><body><section id='splash'><div>Loading…</div></section>"
+            f"<noscript><div id='topic'><h1>A thread</h1>{posts}</div></noscript>"
+            f"<noscript><img src='/pixel.gif'></noscript></body></html>")
+    text = extract_article(page).text
+    assert text.count(PROSE.strip()) == 3
+
+
+def test_noscript_content_stays_out_of_a_page_with_text() -> None:
+    page = (f"<html><body><div class='article'>{f'<p>{PROSE}</p>' * 3}</div>"
+            f"<noscript><p>Please enable JavaScript to see the comments, the related "
+            f"stories and the rest of this page as it was meant to be seen.</p></noscript>"
+            f"</body></html>")
+    text = extract_article(page).text
+    assert PROSE.strip() in text
+    assert "JavaScript" not in text

@@ -34,14 +34,17 @@ CARDS = 4
 # The most a link-heavy block not marked as boilerplate takes off a run of children.
 LINK_DIP = 3 * BLOCK_COST
 
+# "widget" only where a class name starts with it ("widget widget_text",
+# "widgets-area"): page builders name every block of the article itself
+# "<builder>-widget…", so it must not count after a prefix.
 _NEGATIVE = re.compile(
-    r"(?:^|[\s_-])(?:ad|ads|advert\w*|banner|breadcrumbs?|comments?|contact"
+    r"(?:(?:^|\s)widget\w*|(?:^|[\s_-])(?:ad|ads|advert\w*|banner|breadcrumbs?|comments?|contact"
     r"|cookie\w*|foot|footer|footnote|gdpr|header|masthead|menu|meta|modal"
     r"|nav|navbar|navigation|newsletter|pager|pagination|popup|promo\w*"
     r"|recommend\w*|related|replies|reply|rss|share|sharing|sidebar"
     r"|signup|social|sponsor\w*|subscribe|subscription|tags?"
-    r"|toolbar|tools|widget\w*|login|copyright|hidden|sr-only"
-    r"|most-popular|popular|trending|more-stories|byline|author-bio)"
+    r"|toolbar|tools|login|copyright|hidden|sr-only"
+    r"|most-popular|popular|trending|more-stories|byline|author-bio))"
     r"(?:$|[\s_-])",
     re.IGNORECASE,
 )
@@ -83,7 +86,7 @@ def _cue_of(tag: str, role: str, itemprop: str, classes: str, ident: str) -> int
         return 1
     if tag in _NEGATIVE_TAGS or role.lower() in _NEGATIVE_ROLES:
         return -1
-    names = f"{classes} {_id_cue(ident)}".strip()
+    names = f"{_without_taxonomy(classes)} {_id_cue(ident)}".strip()
     if not names:
         return 0
     if _NEGATIVE.search(names) or _SIGNUP.search(_CAMEL.sub(" ", names)):
@@ -97,6 +100,18 @@ def _cue_of(tag: str, role: str, itemprop: str, classes: str, ident: str) -> int
 _SIGNUP = re.compile(r"(?:^|\s)(?:newsletter|signup|subscribe|subscription|cookie)s?(?:$|\s)",
                      re.IGNORECASE)
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|[\d_-]+")
+
+
+# Class names that label the page's topic, not the element's role: a blog
+# engine's post classes ("post type-post category-social-media tag-share…",
+# "entry-category-social_media entry-type-post entry"). Only in a long class
+# list, as such engines write them: "category-list" alone is a role.
+_TAXONOMY = re.compile(r"(?:^|(?<=\s))(?:entry-|post-)?(?:category|tag|topic)[-_]\S*",
+                       re.IGNORECASE)
+
+
+def _without_taxonomy(classes: str) -> str:
+    return _TAXONOMY.sub(" ", classes) if classes.count(" ") >= 3 else classes
 
 
 def _id_cue(ident: str) -> str:
@@ -283,7 +298,7 @@ def _selection_weight(node: Node) -> float:
         return 1.2
     if node.cue == 0:
         return 1.0
-    names = f"{node.attr('class')} {node.attr('id')}"
+    names = f"{_without_taxonomy(node.attr('class'))} {node.attr('id')}"
     return 0.1 if _strongly_negative(names) or node.tag in _NEGATIVE_TAGS else 0.4
 
 

@@ -17,6 +17,7 @@ import shutil
 import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -270,12 +271,20 @@ def _run_capture(obj: Context, urls: list[str], settings: CaptureSettings,
 @click.option("-i", "--input", "input_file", type=click.Path(dir_okay=False, allow_dash=True),
               help="File of URLs, one per line; # starts a comment.")
 @click.option("--retry-failed", is_flag=True, help="Also retry URLs whose last attempt failed.")
+@click.option("--browser", is_flag=True,
+              help="Load each page in headless Chromium (its every request recorded "
+                   "through archiver's proxy) and keep a screenshot and the rendered DOM. "
+                   "Needs pip install 'archiver[browser]' and apt-get install chromium.")
+@click.option("--page-timeout", type=click.FloatRange(0.1),
+              default=CaptureSettings().page_timeout, show_default=True,
+              help="With --browser: seconds to wait for a page's network to go idle.")
 @click.option("--timestamp", "timestamp", is_flag=True,
               help="At the end, timestamp the checkpoint with every configured TSA.")
 @_capture_options
 @pass_ctx
 def capture(obj: Context, /, urls: tuple[str, ...], input_file: str | None,
-            retry_failed: bool, timestamp: bool, **kw: Any) -> None:
+            retry_failed: bool, timestamp: bool, browser: bool, page_timeout: float,
+            **kw: Any) -> None:
     """Capture URLs into WARC/1.1 files under the archive root's warcs/."""
     todo = list(urls)
     try:
@@ -284,7 +293,11 @@ def capture(obj: Context, /, urls: tuple[str, ...], input_file: str | None,
     except OSError as exc:
         raise click.BadParameter(f"{input_file}: {exc.strerror}", param_hint="-i") from exc
     try:
-        settings = _settings(**kw)
+        settings = replace(_settings(**kw), browser=browser, page_timeout=page_timeout)
+        if browser:
+            from .capture.browser import require_browser
+
+            require_browser()
         if retry_failed:
             from .capture.reindex import catalog_for_reading
 

@@ -102,6 +102,7 @@ class FailureReason(StrEnum):
     PRIVATE_REDIRECT = "private-redirect"
     PRIVATE_REQUISITE = "private-requisite"
     HOST_DOWN = "host-down"
+    BROWSER = "browser"
     DISK_FULL = "disk-full"
     IO = "io"
 

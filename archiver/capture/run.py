@@ -23,6 +23,7 @@ closed WARCs are handed to the fixity manifests.
 
 from __future__ import annotations
 
+import base64
 import errno
 import hashlib
 import logging
@@ -36,7 +37,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
 
 from ..errors import (
     ArchiverError,
@@ -53,7 +55,9 @@ from ..root import ArchiveRoot
 from ..warc.cdxj import CdxjJournal, add_warcs_to_cdxj
 from ..warc.handoff import pending_closed
 from ..warc.record import (
+    DOM_URN,
     REVISIT_PROFILE,
+    SCREENSHOT_URN,
     OpenRecord,
     WrittenRecord,
     build_record,
@@ -64,13 +68,16 @@ from ..warc.record import (
 from ..warc.writer import EncodedCapture, WarcWriter
 from .catalog import Capture, Catalog, Outcome, PayloadRef
 from .fetcher import (
+    REDIRECT_STATUSES,
     UNREACHABLE_REASONS,
     Credentials,
     Fetcher,
     FetchResult,
     Hop,
+    HostGate,
     split_credentials,
     validate_url,
+    wire_url,
     without_userinfo,
 )
 from .outcome import outcome_record
@@ -83,6 +90,9 @@ from .requisites import (
     requisites_of_stylesheet,
 )
 from .settings import CaptureSettings
+
+if TYPE_CHECKING:
+    from .browser import Browser, Rendered
 
 __all__ = ["CaptureReport", "capture_urls"]
 
@@ -153,6 +163,10 @@ def capture_urls(
     and ``wait_for_lock`` is false.
     """
     settings = settings or CaptureSettings()
+    if settings.browser:
+        from .browser import require_browser
+
+        require_browser()  # what to install, before the archive is touched
     report = CaptureReport()
     t0 = time.monotonic()
     root.ensure()
@@ -244,13 +258,17 @@ class _Context:
     page: _Page | None = None  # set on a requisite: the page it is for
     requisites: tuple[Requisite, ...] = ()  # the requisites it names (a page, a stylesheet)
     requisites_left_out: int = 0  # and those past ``requisites_max``
+    #: ``resource`` records written after the final response, each naming it
+    #: (``--browser``: the screenshot and the DOM): (target URI, type, bytes).
+    resources: tuple[tuple[str, str, bytes], ...] = ()
+    more: tuple[tuple[str, str], ...] = ()  # further fields (the browser's)
 
     def fields(self) -> list[tuple[str, str]]:
         out = [("page-url", self.page.url)] if self.page else []
         out += [("requisite", f"{r.kind} {r.url}") for r in self.requisites]
         if self.requisites_left_out:
             out.append(("requisites-left-out", str(self.requisites_left_out)))
-        return out
+        return out + list(self.more)
 
 
 @dataclass
@@ -262,7 +280,7 @@ class _Job:
     capture: Capture
     records: list[OpenRecord]
     encoded: EncodedCapture | None
-    has_response: bool
+    final_at: int | None  # where the final response is in ``records``, if there is one
     payloads: list[tuple[str, PayloadRef]]
     refers_to: frozenset[str]  # the records its revisits point at
 
@@ -316,6 +334,7 @@ class _CaptureRun:
 
     def capture_all(self, urls: list[str]) -> None:
         by_host: dict[str, list[tuple[str, Credentials | None]]] = {}
+        given: list[tuple[str, Credentials | None]] = []
         for raw in urls:
             try:
                 url, credentials = split_credentials(validate_url(raw))
@@ -324,11 +343,17 @@ class _CaptureRun:
                 continue
             host = (urlsplit(url).hostname or "").lower()
             by_host.setdefault(host, []).append((url, credentials))
+            given.append((url, credentials))
         if not by_host:
             return
         committer = threading.Thread(target=self._commit_loop, name="capture-commit")
         committer.start()
         try:
+            if self.settings.browser:
+                # One browser, one page at a time, in this thread (Playwright's
+                # sync API is bound to the thread that started it).
+                self._browser_worker(given)
+                return
             workers = min(self.settings.concurrency, len(by_host))
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="capture") as pool:
                 futures = [pool.submit(self._host_worker, u) for u in by_host.values()]
@@ -470,7 +495,15 @@ class _CaptureRun:
         capture = _describe(result, final_kind)
         if context.page is not None:
             capture = replace(capture, page_id=context.page.metadata_id)
+        final_at = len(records) - 1 if records else None
         final_id = records[-1].record_id if records else None
+        if final_id is not None and result.final is not None:
+            date = warc_date(result.final.date)
+            for uri, content_type, data in context.resources:
+                records.append(build_record(
+                    uri, "resource", date=date, block_digest=hashlib.sha256(data).digest(),
+                    payload=BytesIO(data), length=len(data), content_type=content_type,
+                    headers=[("WARC-Concurrent-To", final_id)]))
         records.append(outcome_record(result, capture, final_id,
                                       record_id=context.metadata_id, extra=context.fields()))
         # Compression goes to whichever thread is idle: the committer, unless
@@ -479,8 +512,7 @@ class _CaptureRun:
         encoded = self.writer.encode(records) if backlog else None
         refers = frozenset(r.record.rec_headers.get_header("WARC-Refers-To") for r in records
                            if r.record.rec_type == "revisit")
-        return _Job(result, context, capture, records, encoded, bool(final_id), payloads,
-                    refers)
+        return _Job(result, context, capture, records, encoded, final_at, payloads, refers)
 
     def _original(self, sha: str) -> PayloadRef | None:
         with self._lock:
@@ -522,6 +554,70 @@ class _CaptureRun:
             self._pending.setdefault(hop.payload_sha256.hex(), ref)
         return rec, "response", ref
 
+    # -- the browser ---------------------------------------------------------
+
+    def _browser_worker(self, urls: list[tuple[str, Credentials | None]]) -> None:
+        from .authority import CertificateAuthority
+        from .browser import Browser
+        from .proxy import RecordingProxy
+
+        authority = CertificateAuthority(self.root.manifests)
+        pages = _BrowserPages(self)
+        # The requests a page makes in the browser are not spaced by the
+        # politeness delay (a reader's browser does not wait between a page's
+        # images); the pages themselves are, through self.fetcher's gate.
+        fetcher = Fetcher(self.settings, HostGate(0.0))
+        proxy = RecordingProxy(fetcher, pages, authority).start()
+        try:
+            browser = Browser(proxy.address, authority.spki_hash(), self.settings.page_timeout)
+            try:
+                for url, _credentials in urls:
+                    if self._stopping.is_set():
+                        return
+                    try:
+                        self._capture_in_browser(url, browser, pages)
+                    except Exception as exc:  # one bad URL must never stop the batch
+                        self._internal_error(url, exc)
+            finally:
+                browser.close()
+        finally:
+            proxy.close()
+            fetcher.close()
+
+    def _capture_in_browser(self, url: str, browser: Browser, pages: _BrowserPages) -> None:
+        """Load one page in the browser; its requests are recorded as they happen
+        (the page's own hops held back until the screenshot and DOM are taken)."""
+        from .browser import BrowserFailed
+
+        self.fetcher.gate.wait((urlsplit(url).hostname or "").lower())
+        page = pages.begin(url)
+        rendered: Rendered | None = None
+        failure: BrowserFailed | None = None
+        try:
+            rendered = browser.render(url)
+        except BrowserFailed as exc:
+            failure = exc
+        result = pages.end(page)
+        final = result.final
+        if failure is not None and (result.error is None or final is None):
+            result.error = FetchError(url, FailureReason.BROWSER, str(failure))
+        elif final is None and result.error is None:
+            result.error = FetchError(url, FailureReason.BROWSER,
+                                      "the browser never requested the page")
+        more = [("browser", f"chromium {browser.version}"), *_tls_fields(result)]
+        resources: tuple[tuple[str, str, bytes], ...] = ()
+        if rendered is not None and final is not None:
+            shot, dom = SCREENSHOT_URN + final.url, DOM_URN + final.url
+            resources = ((shot, "image/png", rendered.screenshot),
+                         (dom, "text/html; charset=utf-8", rendered.dom))
+            more += [("page-title", " ".join(rendered.title.split())),
+                     ("rendered-url", rendered.url),
+                     ("network-idle", "yes" if rendered.network_idle else "no"),
+                     ("screenshot", shot), ("dom", dom)]
+            more += [("outlink", link) for link in rendered.outlinks]
+        self._record_result(result, _Context(metadata_id=page.metadata_id,
+                                             resources=resources, more=tuple(more)))
+
     # -- the committer -------------------------------------------------------
 
     def _commit_loop(self) -> None:
@@ -562,7 +658,7 @@ class _CaptureRun:
                     self.journal.add(by_id[where.record_id], where.warc, where.offset,
                                      where.length)
             try:
-                final = written[-2] if job.has_response else None
+                final = written[job.final_at] if job.final_at is not None else None
                 capture = _locate(job.capture, final, written[-1])
                 self._finish(capture, job.payloads)
             finally:
@@ -603,6 +699,81 @@ class _CaptureRun:
                      capture.offset)
         if self.on_result is not None:
             self.on_result(capture)
+
+
+class _BrowserPage:
+    """The page the browser is loading: its own hops (a redirect chain as the
+    browser follows it) gathered into one result, held until it is rendered."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.metadata_id = new_record_id()
+        self.result = FetchResult(url=url, started=datetime.now(UTC))
+        self.expect = {wire_url(url)}  # the URLs that are still the page itself
+        self.address: str | None = None  # where the page came from (address policy)
+        self.via: str | None = None  # where the last redirect came from
+        self.link = _Page(url, self.metadata_id, None, None, ())
+
+
+class _BrowserPages:
+    """The proxy's client during a browser run: the browser's requests for the page
+    are gathered for it, every other request is recorded as its requisite."""
+
+    def __init__(self, run: _CaptureRun) -> None:
+        self.run = run
+        self.page: _BrowserPage | None = None
+        self._lock = threading.Lock()
+
+    def begin(self, url: str) -> _BrowserPage:
+        with self._lock:
+            self.page = _BrowserPage(url)
+            return self.page
+
+    def end(self, page: _BrowserPage) -> FetchResult:
+        with self._lock:
+            page.expect.clear()  # later requests for its URL are the page's requisites
+            page.result.elapsed = (datetime.now(UTC) - page.result.started).total_seconds()
+            return page.result
+
+    def _is_page(self, page: _BrowserPage | None, url: str) -> bool:
+        return page is not None and wire_url(url) in page.expect
+
+    def referrer_for(self, url: str) -> str | None:
+        with self._lock:
+            page = self.page
+            if page is None:
+                return None
+            return page.via if self._is_page(page, url) else page.address
+
+    def record(self, result: FetchResult) -> None:
+        with self._lock:
+            page = self.page
+            if page is not None and self._is_page(page, result.url):
+                self._absorb(page, result)
+                return
+            link = replace(page.link, address=page.address) if page else None
+        self.run._record_result(result, _Context(page=link, more=tuple(_tls_fields(result))))
+
+    @staticmethod
+    def _absorb(page: _BrowserPage, result: FetchResult) -> None:
+        final = result.final
+        page.result.hops += result.hops
+        result.hops = []  # (now the page's: closed with it)
+        page.result.error = result.error
+        page.expect.discard(wire_url(result.url))
+        if final is None:
+            return
+        page.address = final.exchange.peer_ip
+        if final.status in REDIRECT_STATUSES and final.location:
+            page.via = final.exchange.peer_ip
+            page.expect.add(wire_url(urljoin(final.url, without_userinfo(final.location))))
+
+
+def _tls_fields(result: FetchResult) -> list[tuple[str, str]]:
+    """The origin's verified certificate chain (base64 DER, leaf first) of the final hop."""
+    final = result.final
+    certs = final.exchange.peer_certs if final is not None else []
+    return [("tls-certificate", base64.b64encode(der).decode("ascii")) for der in certs]
 
 
 def _write_failed(result: FetchResult, exc: WarcError) -> Capture:

@@ -70,6 +70,11 @@ class CaptureSettings:
     #: :mod:`archiver.capture.requisites`), up to ``requisites_max`` per page.
     page_requisites: bool = False
     requisites_max: int = 200
+    #: Load each page in headless Chromium through the recording proxy
+    #: (:mod:`archiver.capture.browser`), keeping a screenshot and the rendered DOM.
+    browser: bool = False
+    #: With ``browser``: how long to wait for a page's network to go idle.
+    page_timeout: float = 30.0
 
     def __post_init__(self) -> None:
         checks = [
@@ -85,6 +90,7 @@ class CaptureSettings:
             ("host_failures", self.host_failures >= 0, ">= 0"),
             ("gzip_level", 1 <= self.gzip_level <= 9, "from 1 to 9"),
             ("requisites_max", self.requisites_max >= 0, ">= 0"),
+            ("page_timeout", self.page_timeout > 0, "> 0"),
         ]
         for name, ok, allowed in checks:
             if not ok:

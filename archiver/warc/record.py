@@ -43,7 +43,9 @@ from .reader import RecordReader
 from .scan import describe_exception
 
 __all__ = [
+    "DOM_URN",
     "REVISIT_PROFILE",
+    "SCREENSHOT_URN",
     "OpenRecord",
     "WarcEntry",
     "WireHeaders",
@@ -58,6 +60,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: Target-URI prefixes of the ``resource`` records ``capture --browser`` writes
+#: for a page: its screenshot and its rendered DOM. A URN, not the page's URL,
+#: so replay and extraction never take them for the page's own response.
+SCREENSHOT_URN = "urn:screenshot:"
+DOM_URN = "urn:dom:"
 REVISIT_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
 CONFORMS_TO = "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
 

@@ -15,17 +15,16 @@ import http.client
 import os
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import time
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from fixity_archive import copy_archive
+from pngcheck import luma_variance, png_pixels
 from warcassert import dechunk, is_chunked, read_warc
 
 from archiver.interop.replay import ReplayServer, free_port
@@ -168,54 +167,6 @@ def test_a_port_in_use_is_one_clear_line(archive: ArchiveRoot, server: ReplaySer
 # -- a real browser ------------------------------------------------------------
 
 
-def _png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
-    """Decode an 8-bit RGB/RGBA non-interlaced PNG: width, height, unfiltered rows."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat, header = 8, b"", b""
-    while pos < len(data):
-        (length,), kind = struct.unpack(">I", data[pos:pos + 4]), data[pos + 4:pos + 8]
-        chunk = data[pos + 8:pos + 8 + length]
-        if kind == b"IHDR":
-            header = chunk
-        elif kind == b"IDAT":
-            idat += chunk
-        pos += 12 + length
-    width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", header)
-    assert depth == 8 and color in (2, 6) and interlace == 0
-    bpp = 3 if color == 2 else 4
-    raw = zlib.decompress(idat)
-    stride = width * bpp
-    rows: list[bytes] = []
-    prev = bytearray(stride)
-    for y in range(height):
-        kind = raw[y * (stride + 1)]
-        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-        for i in range(stride):
-            a = line[i - bpp] if i >= bpp else 0
-            b = prev[i]
-            c = prev[i - bpp] if i >= bpp else 0
-            if kind == 1:
-                line[i] = (line[i] + a) & 0xFF
-            elif kind == 2:
-                line[i] = (line[i] + b) & 0xFF
-            elif kind == 3:
-                line[i] = (line[i] + (a + b) // 2) & 0xFF
-            elif kind == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                pred = a if pa <= pb and pa <= pc else b if pb <= pc else c
-                line[i] = (line[i] + pred) & 0xFF
-        rows.append(bytes(line))
-        prev = line
-    return width, height, [bytes(r[j] for j in range(len(r)) if j % bpp < 3) for r in rows]
-
-
-def _luma_variance(rows: list[bytes]) -> float:
-    values = [sum(r[i:i + 3]) / 3 for r in rows[::4] for i in range(0, len(r), 12)]
-    mean = sum(values) / len(values)
-    return sum((v - mean) ** 2 for v in values) / len(values)
-
-
 def _screenshot(url: str, dest: Path, profile: Path) -> bytes:
     chromium = shutil.which("chromium")
     if chromium is None:
@@ -237,11 +188,11 @@ def test_chromium_renders_a_replayed_page(archive: ArchiveRoot, server: ReplaySe
     started = time.monotonic()
     png = _screenshot(server.url_for(entry.url, entry.timestamp, "mp_"), tmp_path / "page.png",
                       tmp_path / "profile")
-    width, height, rows = _png_pixels(png)
+    width, height, rows = png_pixels(png)
     assert (width, height) == (1024, 768)
-    page = _luma_variance(rows)
+    page = luma_variance(rows)
     # The same browser on a blank page: the check can fail.
-    blank = _luma_variance(_png_pixels(_screenshot("about:blank", tmp_path / "blank.png",
+    blank = luma_variance(png_pixels(_screenshot("about:blank", tmp_path / "blank.png",
                                                    tmp_path / "profile"))[2])
     assert blank == 0
     assert page > 100, f"the replayed page rendered (nearly) blank: variance {page:.1f}"

@@ -10,8 +10,9 @@ import zlib
 from pathlib import Path
 
 import pytest
+from pngcheck import png_pixels
 from servers import HTTPTestServer, Response
-from test_replay import REPLAY_EXTRA, _png_pixels, _screenshot
+from test_replay import REPLAY_EXTRA, _screenshot
 
 from archiver import ArchiveRoot, CaptureSettings, capture_urls
 from archiver.interop.replay import ReplayServer
@@ -60,7 +61,7 @@ def _render(tmp_path: Path, web: HTTPTestServer, requisites: bool, name: str) ->
     with ReplayServer(root) as replay:
         png = _screenshot(replay.url_for(url, "", "mp_"), tmp_path / f"{name}.png",
                           tmp_path / f"{name}-profile")
-    width, height, rows = _png_pixels(png)
+    width, height, rows = png_pixels(png)
     assert (width, height) == (1024, 768)
     return rows
 

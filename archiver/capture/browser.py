@@ -39,8 +39,9 @@ FLAGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-default-apps", "--disable-features=OptimizationHints,Translate,MediaRouter",
          "--disable-domain-reliability", "--no-pings")
 VIEWPORT = {"width": 1280, "height": 900}
-#: Seconds the screenshot and DOM may take after the network wait.
-GRACE = 20.0
+#: Seconds beyond twice the page timeout (the network wait, then the
+#: screenshot and DOM) after which a browser that has not answered is killed.
+GRACE = 10.0
 #: Links kept in a page's metadata record at most.
 MAX_OUTLINKS = 2000
 
@@ -121,14 +122,15 @@ class Browser:
         take the screenshot and the DOM; :class:`BrowserFailed` if the browser
         cannot (the watchdog kills a browser that hangs)."""
         fired = threading.Event()
-        watchdog = threading.Timer(self.page_timeout + GRACE, _kill_browsers, (fired,))
+        limit = 2 * self.page_timeout + GRACE
+        watchdog = threading.Timer(limit, _kill_browsers, (fired,))
         watchdog.daemon = True
         watchdog.start()
         try:
             return self._render(self._start(), url)
         except Exception as exc:
             watchdog.cancel()
-            reason = (f"browser hung: killed {self.page_timeout + GRACE:.0f}s into the page"
+            reason = (f"browser hung: killed {limit:.0f}s into the page"
                       if fired.is_set() else f"browser failed: {_first_line(exc)}")
             self._stop()  # whatever state it is in, the next page gets a fresh one
             raise BrowserFailed(reason) from exc
@@ -149,7 +151,7 @@ class Browser:
                 page.wait_for_load_state("networkidle", timeout=left * 1000)
             except PlaywrightTimeout:
                 idle = False  # (a page that polls forever: take it as it is now)
-            page.set_default_timeout(GRACE * 1000)
+            page.set_default_timeout(self.page_timeout * 1000)
             screenshot = page.screenshot(full_page=True, type="png")
             dom = page.content().encode("utf-8")
             title = page.title()

@@ -9,6 +9,13 @@ to the original response its ``WARC-Refers-To`` names. Each article carries
 its provenance: WARC file, record ID and offset, target URI, capture date,
 payload sha256 and the sha256 of the extracted text.
 
+A page captured with ``capture --browser`` also has its rendered DOM (a
+``resource`` record, target ``urn:dom:<page URL>``, just after the page's
+response): when the response's own HTML has no article text (less than
+:data:`~archiver.extract.article.MIN_TEXT` characters: the article is
+written by JavaScript), the article is taken from the rendered DOM instead,
+and its provenance names that record too.
+
 A page captured again unchanged (same URL, same payload digest) is given once
 unless every capture is asked for. A record that cannot be read or extracted
 is yielded as an :class:`ExtractFailure` naming the file and offset, and the
@@ -32,8 +39,8 @@ from ..warc.digester import chunked_coding
 from ..warc.files import is_imported
 from ..warc.payload import DEFAULT_MAX_BODY, decode_content, read_payload
 from ..warc.reader import RecordReader
-from ..warc.record import iter_records
-from .article import Article, extract_article
+from ..warc.record import DOM_URN, iter_records
+from .article import MIN_TEXT, Article, extract_article
 
 __all__ = [
     "ExtractFailure",
@@ -65,6 +72,9 @@ class Provenance:
     original_offset: int | None = None
     truncated: str | None = None
     html_file: str | None = None
+    #: The rendered DOM record the text was taken from (``--browser`` captures).
+    dom_record_id: str | None = None
+    dom_offset: int | None = None
 
 
 @dataclass(frozen=True)
@@ -201,14 +211,56 @@ class WarcExtraction:
         return is_imported(rel) or not rel.startswith("warcs/") or self.root is None
 
     def file(self, path: Path) -> Iterator[Extracted | ExtractFailure]:
+        # Pages whose HTML had no article text, by URL, until their rendered
+        # DOM is read: if there is one, it follows the response among the
+        # capture's resource records, so any other record ends the wait.
+        held: dict[str, Extracted] = {}
         try:
             for entry in iter_records(path):
-                item = self.record(path, entry.offset, entry.record)
+                record = entry.record
+                if record.rec_type == "resource":
+                    item = self.rendered(path, entry.offset, record, held)
+                else:
+                    yield from (self._give(h) for h in held.values())
+                    held.clear()
+                    item = self.record(path, entry.offset, record)
                 entry.finish()  # a record found damaged at its end gives no article
-                if item is not None:
+                if isinstance(item, Extracted) and len(item.article.text) < MIN_TEXT and \
+                        item.provenance.dom_record_id is None:
+                    held[item.provenance.target_uri or ""] = item
+                elif item is not None:
                     yield self._give(item)
         except WarcError as exc:
             yield ExtractFailure(self.name(path), exc.offset, str(exc).split(": ", 1)[-1])
+        for item in held.values():
+            yield self._give(item)
+
+    def rendered(self, path: Path, offset: int, record: Any,
+                 held: dict[str, Extracted]) -> Extracted | ExtractFailure | None:
+        """The article of a held page from its rendered DOM record (None if the
+        record is not the DOM of a held page, or its text is no longer)."""
+        uri = record.rec_headers.get_header("WARC-Target-URI") or ""
+        page = held.get(uri[len(DOM_URN):]) if uri.startswith(DOM_URN) else None
+        if page is None or record.rec_headers.get_header("WARC-Concurrent-To") != \
+                page.provenance.record_id:
+            return None
+        data = record.raw_stream.read(self.max_body + 1)
+        if len(data) > self.max_body:
+            return ExtractFailure(self.name(path), offset,
+                                  f"rendered DOM of {page.provenance.target_uri} is larger "
+                                  f"than {self.max_body} bytes")
+        declared = sha256_hex(record.rec_headers.get_header("WARC-Block-Digest"))
+        if declared != hashlib.sha256(data).hexdigest():
+            return ExtractFailure(self.name(path), offset,
+                                  "rendered DOM does not match WARC-Block-Digest (damaged "
+                                  "record); run archiver verify")
+        article = extract_article(data, page.provenance.target_uri, encoding="utf-8")
+        if len(article.text) <= len(page.article.text):
+            return None
+        del held[uri[len(DOM_URN):]]
+        record_id = record.rec_headers.get_header("WARC-Record-ID") or ""
+        return Extracted(article, replace(page.provenance, text_sha256=text_sha256(article.text),
+                                          dom_record_id=record_id, dom_offset=offset))
 
     def record(self, path: Path, offset: int, record: Any) -> Extracted | ExtractFailure | None:
         kind = record.rec_type

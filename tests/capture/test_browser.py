@@ -9,19 +9,22 @@ do. The WARCs are read back with warcio and every digest recomputed here
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import json
 import os
 import shutil
+import signal
 import ssl
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import http_scripts as hs
 import pytest
 from pngcheck import luma_variance, png_pixels
-from servers import RawServer
+from servers import HTTPTestServer, RawServer, Request, Response
 from warcassert import Rec, dechunk, read_warc, warcs_in
 
 BROWSER_EXTRA = "needs the browser extra: pip install 'archiver[browser]'"
@@ -35,6 +38,8 @@ from archiver import ArchiveRoot  # noqa: E402
 from archiver.capture.catalog import Outcome  # noqa: E402
 from archiver.capture.run import capture_urls  # noqa: E402
 from archiver.capture.settings import CaptureSettings  # noqa: E402
+from archiver.errors import FailureReason  # noqa: E402
+from archiver.extract.reader import Extracted, extract_warcs  # noqa: E402
 
 ARTICLE = ("Satellite images show the camp grew threefold in two years. "
            "Former detainees describe daily political classes and forced labour.")
@@ -75,6 +80,10 @@ def test_a_javascript_built_page_is_captured_with_screenshot_and_dom(
     assert (report.captured, report.failed) == (1, 0), report.failures
     recs = _records(tmp_path)
     by_uri = {(r.type, r.uri): r for r in recs}
+    # Only the site's own traffic: Chromium's background requests (if it made
+    # any) were refused at the proxy, never written.
+    assert {r.uri.split("/")[2] for r in recs if r.uri.startswith("http")} == \
+        {raw.url("/").split("/")[2]}
 
     # The JSON the script fetched: exactly the bytes the server sent (chunks, gzip).
     json_rec = by_uri[("response", raw.url("/api/story.json"))]
@@ -108,6 +117,13 @@ def test_a_javascript_built_page_is_captured_with_screenshot_and_dom(
     kinds = {c.url: c for c in report.captures}
     assert kinds[raw.url("/api/story.json")].page_id == meta.id
     assert kinds[raw.url("/api/story.json")].outcome == Outcome.CAPTURED
+
+    # Extraction: the response's HTML has no article; the rendered DOM has it.
+    (item,) = [i for i in extract_warcs(warcs_in(tmp_path), root=root)
+               if isinstance(i, Extracted)]
+    assert ARTICLE in item.article.text and item.article.title == "Inside the camp"
+    assert item.provenance.record_id == page.id and item.provenance.dom_record_id == dom.id
+    assert item.provenance.target_uri == url
 
 
 def test_https_page_through_the_proxy(tmp_path: Path, tls_site: tuple[str, Path]) -> None:
@@ -162,3 +178,110 @@ def test_without_the_extra_the_command_fails_at_once_saying_what_to_install(
     assert done.stderr.strip().splitlines() == [
         "archiver: error: capture --browser needs the browser extra: "
         "pip install 'archiver[browser]'"]
+
+
+def _chromium_pids(root: int) -> set[int]:
+    """Chromium processes below ``root`` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            except OSError:
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = set(), [root]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def test_a_browser_crash_or_hang_is_a_recorded_failure_and_the_run_goes_on(
+        tmp_path: Path, web: HTTPTestServer) -> None:
+    def crash(_: Request) -> Response:
+        # The page's script asks for this: the browser dies mid-page.
+        for pid in _chromium_pids(os.getpid()):
+            if _comm(pid).startswith("chrom"):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+        return Response(body=b"{}", content_type="application/json")
+
+    web.route("/crashes", b"<title>x</title><p>before the crash</p>"
+                          b"<script>fetch('/boom')</script>")
+    web.handle("/boom", crash)
+    web.route("/hangs", b"<title>y</title><p>a script that never yields</p>"
+                        b"<script>addEventListener('load', () => setTimeout(() => "
+                        b"{ while (true) {} }, 0))</script>")
+    web.route("/fine", b"<title>z</title><h1>Still here</h1><p>The run went on.</p>")
+    urls = [web.url("/crashes"), web.url("/hangs"), web.url("/fine")]
+    settings = CaptureSettings(browser=True, delay=0, retries=0, page_timeout=3)
+    report = capture_urls(ArchiveRoot(tmp_path), urls, settings)
+    by_url = {c.url: c for c in report.captures if c.page_id is None}
+    assert by_url[urls[0]].outcome == Outcome.FAILED
+    assert by_url[urls[0]].reason == FailureReason.BROWSER
+    assert by_url[urls[1]].outcome == Outcome.FAILED
+    assert by_url[urls[1]].reason == FailureReason.BROWSER
+    assert by_url[urls[2]].outcome == Outcome.CAPTURED
+    recs = _records(tmp_path)
+    # The failed pages' responses are kept (what the server sent is evidence);
+    # only the finished page has a screenshot.
+    responses = {r.uri for r in recs if r.type == "response"}
+    assert set(urls) <= responses
+    shots = [r.uri for r in recs if r.uri.startswith("urn:screenshot:")]
+    assert shots == ["urn:screenshot:" + urls[2]]
+    assert not {p for p in _chromium_pids(os.getpid()) if _comm(p).startswith("chrom")}
+
+
+def test_kill_9_during_a_browser_capture_loses_no_completed_capture(
+        tmp_path: Path, web: HTTPTestServer) -> None:
+    web.route("/done", b"<title>done</title><h1>Captured before the kill</h1>")
+    web.route("/slow", Response(body=b"<p>never finished</p>", delay=30))
+    cmd = [sys.executable, "-m", "archiver", "--root", str(tmp_path), "capture", "--browser",
+           "--delay", "0", "--retries", "0", "--page-timeout", "20",
+           web.url("/done"), web.url("/slow")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while web.hits("/slow") == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert web.hits("/slow") == 1, "the second page never started"
+        time.sleep(1.5)  # the first page's records: written and synced by now
+    finally:
+        browsers = _chromium_pids(proc.pid)
+        os.killpg(proc.pid, signal.SIGKILL)
+        for pid in browsers:  # (Chromium may run in a process group of its own)
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait(10)
+        assert proc.stderr is not None
+        proc.stderr.close()
+    assert list((tmp_path / "warcs").rglob("*.open"))  # killed mid-file
+    # The next run (no browser needed) closes the .open file and lists it.
+    web.route("/later", b"<p>later</p>")
+    done = subprocess.run([sys.executable, "-m", "archiver", "--root", str(tmp_path),
+                           "capture", "--delay", "0", web.url("/later")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    recs = _records(tmp_path)  # every digest recomputed, every link checked
+    done_url = web.url("/done")
+    assert any(r.type == "response" and r.uri == done_url for r in recs)
+    assert any(r.uri == "urn:screenshot:" + done_url for r in recs)
+    assert any(r.uri == "urn:dom:" + done_url for r in recs)
+    assert any(r.type == "metadata" and r.uri == done_url for r in recs)
+    listing = subprocess.run([sys.executable, "-m", "archiver", "--root", str(tmp_path),
+                              "list", "--json"], capture_output=True, text=True, timeout=60)
+    rows = [json.loads(line) for line in listing.stdout.splitlines() if line.strip()]
+    assert any(row["url"] == done_url and row["outcome"] == "captured" for row in rows)
+    sums = subprocess.run(["sha256sum", "-c", "--quiet", "manifests/manifest-sha256.txt"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert sums.returncode == 0, sums.stdout + sums.stderr

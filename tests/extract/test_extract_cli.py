@@ -376,3 +376,62 @@ def test_every_page_is_given_but_only_articles_count_as_extracted(root: ArchiveR
         ("article", True), ("listing", True), ("other", False)]
     assert result.stderr == ("extracted 1 article(s) (and 1 listing, 1 other page(s)), "
                              "0 problem(s)\n")
+
+
+SHELL = (b"<html><head><title>Loading</title></head><body><main>Loading&hellip;</main>"
+         b"<script src='/app.js'></script></body></html>")
+
+
+def _with_dom(warc: Warc, uri: str, html: bytes, dom: bytes, *,
+              block_digest: str | None = None) -> tuple[str, str]:
+    rid = warc.response(uri, html)
+    warc.record("resource", "urn:screenshot:" + uri, b"\x89PNG not really",
+                {"WARC-Concurrent-To": rid}, content_type="image/png")
+    dom_id = warc.record("resource", "urn:dom:" + uri, dom,
+                         {"WARC-Concurrent-To": rid,
+                          "WARC-Block-Digest": block_digest or sha256_label(dom)},
+                         content_type="text/html; charset=utf-8")
+    warc.record("metadata", uri, b"software: test\r\n", {"WARC-Concurrent-To": rid},
+                content_type="application/warc-fields")
+    return rid, dom_id
+
+
+def test_a_javascript_page_is_extracted_from_its_rendered_dom(root: ArchiveRoot) -> None:
+    warc = Warc(root.warcs / "2024/05/01/b.warc.gz")
+    warc.record("warcinfo", "", b"software: test\r\n", content_type="application/warc-fields")
+    rid, dom_id = _with_dom(warc, "http://example.org/js", SHELL, PAGE)
+    # A page with its article in its HTML keeps it, DOM or not; one without a
+    # DOM record is given as it is.
+    own, _ = _with_dom(warc, "http://example.org/static", PAGE, SHELL)
+    bare = warc.response("http://example.org/bare", SHELL)
+    code, out, err = _run(root, "--all-captures")
+    assert code == 0, err
+    by_uri = {str(i["provenance"]["target_uri"]): i for i in out}  # type: ignore[index]
+    js = by_uri["http://example.org/js"]
+    assert "Paragraph 5: police" in str(js["text"]) and js["title"] == "Raids in Ili"
+    prov = js["provenance"]
+    assert isinstance(prov, dict)
+    assert prov["record_id"] == rid and prov["dom_record_id"] == dom_id
+    assert prov["dom_offset"] == warc.offsets[dom_id]
+    assert prov["payload_sha256"] == _sha(SHELL)  # the response's, as captured
+    assert prov["text_sha256"] == _sha(str(js["text"]).encode())
+    static = by_uri["http://example.org/static"]
+    assert "Paragraph 5" in str(static["text"])
+    assert static["provenance"]["record_id"] == own  # type: ignore[index]
+    assert "dom_record_id" not in static["provenance"]  # type: ignore[operator]
+    assert by_uri["http://example.org/bare"]["provenance"]["record_id"] == bare  # type: ignore[index]
+    assert [i["provenance"]["target_uri"] for i in out] == [  # type: ignore[index]
+        "http://example.org/js", "http://example.org/static", "http://example.org/bare"]
+
+
+def test_a_damaged_rendered_dom_is_reported_not_used(root: ArchiveRoot) -> None:
+    warc = Warc(root.warcs / "2024/05/01/c.warc.gz")
+    warc.record("warcinfo", "", b"software: test\r\n", content_type="application/warc-fields")
+    _, dom_id = _with_dom(warc, "http://example.org/js", SHELL, PAGE,
+                          block_digest=sha256_label(b"something else"))
+    items = list(extract_warcs([warc.path], root=root))
+    failures = [i for i in items if isinstance(i, ExtractFailure)]
+    assert [f.offset for f in failures] == [warc.offsets[dom_id]]
+    assert "does not match WARC-Block-Digest" in failures[0].message
+    (page,) = [i for i in items if isinstance(i, Extracted)]
+    assert "Paragraph" not in page.article.text and page.provenance.dom_record_id is None

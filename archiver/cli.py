@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import logging
+import os
 import re
 import shutil
 import signal
@@ -29,6 +30,7 @@ from .errors import ArchiverError, ArchiveRootError, FailureReason, LockError
 from .root import ArchiveRoot
 from .sizes import format_size
 from .version import __version__
+from .warc.location import Location, parse_location
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -421,16 +423,42 @@ _JOBS = click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
                      help="Worker processes for hashing (default: CPUs, at most 8).")
 
 
+class _WarcLocation(click.ParamType):  # type: ignore[type-arg]
+    """A local path or an ``s3://bucket/key`` URL (an object or a prefix)."""
+
+    name = "PATH|s3://BUCKET/PREFIX"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Location:
+        return value if isinstance(value, Path) else parse_location(str(value))
+
+
+def _set_s3_endpoint(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    # The environment variable botocore itself reads: worker processes (and a
+    # Spark job's executors on this machine) inherit it.
+    if value:
+        os.environ["AWS_ENDPOINT_URL"] = value
+
+
+_S3_ENDPOINT = click.option(
+    "--s3-endpoint", metavar="URL", expose_value=False, callback=_set_s3_endpoint,
+    help="The S3-compatible endpoint for s3:// URLs (default: $AWS_ENDPOINT_URL, else AWS). "
+         "Credentials: the standard AWS variables (AWS_ACCESS_KEY_ID...) or AWS_PROFILE.")
+
+
 @cli.command("import")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=_WarcLocation())
+@_S3_ENDPOINT
 @click.option("--link", is_flag=True,
               help="Hard-link the files into the archive instead of copying them.")
 @click.option("--allow-damaged", is_flag=True,
               help="Import files that do not read to the end or whose digests do not "
                    "match, as they are, recorded as damaged.")
 @pass_ctx
-def import_(obj: Context, /, paths: tuple[Path, ...], link: bool, allow_damaged: bool) -> None:
-    """Import WARC or ARC files made by other tools (files or folders).
+def import_(obj: Context, /, paths: tuple[Location, ...], link: bool,
+            allow_damaged: bool) -> None:
+    """Import WARC or ARC files made by other tools (files or folders, or s3://
+    URLs of objects or prefixes).
 
     Each file is read to the end and every digest it carries checked, then
     copied into warcs/imported/ and added to the manifest, records index,
@@ -499,8 +527,12 @@ def manifest(obj: Context, /, jobs: int | None, accept_unreadable: bool,
 
 
 @cli.command()
+@click.argument("warcs", nargs=-1, type=_WarcLocation())
 @click.option("--quick", is_flag=True, help="Existence, size and completeness only; no hashing.")
-@click.option("--records", is_flag=True, help="Also check every WARC record's digests.")
+@click.option("--records", is_flag=True,
+              help="Also check every WARC record's digests; with WARC files (or folders, or "
+                   "s3:// URLs) named, check only their records' own digests, no archive.")
+@_S3_ENDPOINT
 @click.option("--sample", type=click.FloatRange(0, 100, min_open=True), default=None,
               metavar="PERCENT", help="Hash a seeded share of the bytes; quick-check the rest.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --sample.")
@@ -518,14 +550,23 @@ def manifest(obj: Context, /, jobs: int | None, accept_unreadable: bool,
 @click.option("--read-only", is_flag=True,
               help="Take no lock and record no fixity-check event (read-only media).")
 @pass_ctx
-def verify(obj: Context, /, quick: bool, records: bool, sample: float | None, seed: int,
-           jobs: int | None, as_json: bool, history: bool, checkpoints: tuple[Path, ...],
-           evidence: bool, read_only: bool) -> None:
+def verify(obj: Context, /, warcs: tuple[Location, ...], quick: bool, records: bool,
+           sample: float | None, seed: int, jobs: int | None, as_json: bool, history: bool,
+           checkpoints: tuple[Path, ...], evidence: bool, read_only: bool) -> None:
     """Check the archive against its manifest; exit 1 on any problem.
 
     Reports files modified, truncated, missing, extra, moved or unreadable.
+    `verify --records WARC...` checks the named WARCs' records against their own
+    digests instead (local files, folders, s3:// objects or prefixes).
     """
     from .fixity.verification import VerifyMode, verify_archive
+
+    if warcs:
+        if not records or quick or sample is not None or history or evidence:
+            raise click.UsageError("WARC files to verify go with --records alone "
+                                   "(verify --records WARC...)")
+        _verify_given_records(obj, warcs, as_json)
+        return
 
     if checkpoints and not history:
         raise click.UsageError("--checkpoint goes with --history")
@@ -559,6 +600,60 @@ def verify(obj: Context, /, quick: bool, records: bool, sample: float | None, se
                 echo(f"    record at {rec.offset} {rec.record_id} {rec.target_uri or ''}: "
                      f"{rec.reason}")
     sys.exit(EXIT_OK if report.passed else EXIT_FAILED)
+
+
+def _verify_given_records(obj: Context, given: tuple[Location, ...], as_json: bool) -> None:
+    """``verify --records WARC...``: each record's digests against its own headers."""
+    from .errors import LocationError
+    from .warc.check import WarcCheck, check_warc
+    from .warc.location import list_warcs, location_name
+
+    files = bad = 0
+    reports: list[dict[str, Any]] = []
+    for location in given:
+        try:
+            found = list_warcs(location)
+        except LocationError as exc:
+            found = []
+            bad += 1
+            reports.append({"location": location_name(location), "ok": False,
+                            "problems": [{"offset": None, "problem": exc.reason}]})
+            echo(f"archiver: {exc}", err=True)
+        for warc in found:
+            files += 1
+            name = location_name(warc)
+            check: WarcCheck | None = None
+            problems: list[tuple[int | None, str]]
+            try:
+                check = check_warc(warc)
+            except LocationError as exc:
+                problems = [(exc.offset, exc.reason)]
+            except OSError as exc:
+                problems = [(None, f"cannot read: {exc.strerror or exc}")]
+            else:
+                problems = list(check.findings)
+                if check.records == 0 and not problems:
+                    problems = [(0, "no WARC record in it")]
+            bad += bool(problems)
+            entry: dict[str, Any] = {"location": name, "ok": not problems,
+                                     "problems": [{"offset": o, "problem": p}
+                                                  for o, p in problems]}
+            if check is not None:
+                entry.update(sha256=check.sha256, size=check.size, records=check.records,
+                             digests_checked=check.digests_checked)
+            reports.append(entry)
+            if as_json:
+                continue
+            for offset, problem in problems:
+                at = "" if offset is None else f" record at offset {offset}"
+                echo(f"{name}:{at}: {problem}")
+            if not problems and check is not None and not obj.quiet:
+                echo(f"{name}: ok: {check.summary()}")
+    if as_json:
+        click.echo(json_line({"files": files, "failed": bad, "warcs": reports}, indent=2))
+    elif not obj.quiet:
+        click.echo(f"verify --records: {files} WARC file(s), {bad} with problems", err=True)
+    sys.exit(EXIT_FAILED if bad else EXIT_OK)
 
 
 def _require_archive(root: ArchiveRoot) -> None:
@@ -886,7 +981,8 @@ def replay(obj: Context, /, port: int) -> None:
 
 
 @cli.command()
-@click.argument("warcs", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.argument("warcs", nargs=-1, type=_WarcLocation())
+@_S3_ENDPOINT
 @click.option("--html", "html_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Extract one saved HTML page instead of WARC records.")
 @click.option("--url", help="The --html page's URL (resolves its canonical link).")
@@ -897,10 +993,11 @@ def replay(obj: Context, /, port: int) -> None:
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "text", "markdown"]),
               default="jsonl", show_default=True)
 @pass_ctx
-def extract(obj: Context, /, warcs: tuple[Path, ...], html_file: Path | None, url: str | None,
+def extract(obj: Context, /, warcs: tuple[Location, ...], html_file: Path | None, url: str | None,
             all_captures: bool, output: Path | None, fmt: str) -> None:
     """Extract article text and metadata from the archive's HTML pages (or the
-    given WARC files, or the WARCs under the given folders).
+    given WARC files, or the WARCs under the given folders; s3:// URLs of
+    objects or prefixes too).
 
     Reads every HTML response with status 200 (and revisits of one) from the
     WARC files, never from the web; each article carries its provenance. A
@@ -916,6 +1013,7 @@ def extract(obj: Context, /, warcs: tuple[Path, ...], html_file: Path | None, ur
     if url is not None and html_file is None:
         fail(ConfigError("--url only applies to --html FILE"))
     run = None
+    unlisted: list[str] = []
     if html_file is not None:
         try:
             items: Iterable[Extracted | ExtractFailure] = [extract_html_file(html_file, url)]
@@ -925,10 +1023,12 @@ def extract(obj: Context, /, warcs: tuple[Path, ...], html_file: Path | None, ur
     else:
         if not warcs:
             _require_archive(obj.root)
-        items = run = extract_warcs(_warc_files(obj.root, warcs), root=obj.root,
-                                    all_captures=all_captures)
+        files, unlisted = _warc_files(obj.root, warcs)
+        for line in unlisted:
+            echo(f"archiver: {line}", err=True)
+        items = run = extract_warcs(files, root=obj.root, all_captures=all_captures)
     kinds = dict.fromkeys(PageKind, 0)
-    problems = 0
+    problems = len(unlisted)
     with output.open("w", encoding="utf-8") if output else _utf8_stdout() as out:
         for item in items:
             if isinstance(item, ExtractFailure):
@@ -947,14 +1047,27 @@ def extract(obj: Context, /, warcs: tuple[Path, ...], html_file: Path | None, ur
     sys.exit(EXIT_FAILED if problems else EXIT_OK)
 
 
-def _warc_files(root: ArchiveRoot, given: tuple[Path, ...]) -> list[Path]:
-    """The WARC files named, with each named folder's WARCs in its place; by
-    default the archive's. Exits 2 when a folder (or the archive) holds none."""
-    from .errors import ConfigError
+def _warc_files(root: ArchiveRoot, given: tuple[Location, ...]
+                ) -> tuple[list[Location], list[str]]:
+    """The WARC files named, with each named folder's (or S3 prefix's) WARCs in its
+    place; by default the archive's. Exits 2 when a local folder (or the archive)
+    holds none; an S3 location that cannot be listed is returned as its error line
+    (the batch goes on)."""
+    from .errors import ConfigError, LocationError
     from .warc.files import find_warc_files
+    from .warc.location import list_warcs
 
-    files: list[Path] = []
+    files: list[Location] = []
+    errors: list[str] = []
     for path in given or (root.warcs,):
+        if isinstance(path, str):
+            try:
+                files.extend(list_warcs(path))
+            except LocationError as exc:
+                errors.append(str(exc))
+            continue
+        if not path.exists():
+            fail(ConfigError(f"{path}: no such file or folder"))
         if not path.is_dir():
             files.append(path)
             continue
@@ -964,7 +1077,7 @@ def _warc_files(root: ArchiveRoot, given: tuple[Path, ...]) -> list[Path]:
             fail(ConfigError(f"{path}: no WARC files (*.warc.gz, *.warc) in this folder; "
                              f"{hint}give WARC files or a folder that holds some"))
         files.extend(found)
-    return files
+    return files, errors
 
 
 @contextlib.contextmanager

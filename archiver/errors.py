@@ -12,6 +12,7 @@ message is one line naming that URL or path and, where there is one, the fix::
     │   ├── InvalidURLError    not a URL, or a scheme we do not fetch
     │   └── FetchError         network or HTTP failure; ``reason`` is a short code
     ├── WarcError              a WARC file is unreadable or damaged (path, offset)
+    │   └── LocationError      a WARC location (path or s3:// URL) cannot be listed or opened
     ├── WarcImportError        a file given to import was refused (path, why, remedy)
     ├── CatalogError           the capture catalog is unreadable (path)
     ├── ExtractError           a page cannot be turned into an article
@@ -39,6 +40,7 @@ __all__ = [
     "FailureReason",
     "FetchError",
     "InvalidURLError",
+    "LocationError",
     "LockError",
     "ManifestError",
     "ProveError",
@@ -115,14 +117,34 @@ class FetchError(CaptureError):
         super().__init__(url, message)
 
 
+def _named(path: Path | str) -> str:
+    """A path as given, or a URL (``s3://…``) as given (a Path would fold its ``//``)."""
+    return path if isinstance(path, str) and "://" in path else str(Path(path))
+
+
 class WarcError(ArchiverError):
     """A WARC file is unreadable or damaged."""
 
     def __init__(self, path: Path | str, message: str, *, offset: int | None = None) -> None:
         self.path = Path(path)
+        #: The file or URL as named in the message.
+        self.name = _named(path)
         self.offset = offset
-        where = f"{self.path}" if offset is None else f"{self.path} at offset {offset}"
+        where = self.name if offset is None else f"{self.name} at offset {offset}"
         super().__init__(f"{where}: {message}")
+
+
+class LocationError(WarcError, OSError):
+    """A WARC location (local path or ``s3://`` URL) cannot be listed or opened:
+    a missing extra, credentials, bucket or object, or an unreachable endpoint.
+    An ``OSError`` too, so readers report it as they report an unreadable file."""
+
+    def __init__(self, path: Path | str, message: str) -> None:
+        super().__init__(path, message)
+        self.reason = message
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.reason}"
 
 
 class WarcImportError(ArchiverError):
@@ -130,7 +152,7 @@ class WarcImportError(ArchiverError):
 
     def __init__(self, path: Path | str, message: str) -> None:
         self.path = Path(path)
-        super().__init__(f"{self.path}: {message}")
+        super().__init__(f"{_named(path)}: {message}")
 
 
 class CatalogError(ArchiverError):

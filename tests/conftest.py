@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from fixity_archive import build_archive, copy_archive, open_to_all
+from s3server import DUMMY_ENV, S3_SKIP, S3Server, run_s3_server
 from servers import HTTPTestServer, RawServer, iter_loopback_hosts, loopback_host_works
 
 from archiver import ArchiveRoot
@@ -145,3 +146,22 @@ def shared_copy(pristine: Path) -> Iterator[ArchiveRoot]:
         yield root
     finally:
         shutil.rmtree(top)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A real S3 API (moto's server) on 127.0.0.1, for the whole session; the tests
+    that use it skip only when the s3 extra (s3fs) is missing."""
+    pytest.importorskip("s3fs", reason=S3_SKIP)
+    with run_s3_server() as server:
+        yield server
+
+
+@pytest.fixture
+def s3(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
+    """The session's S3 server, with this process's environment pointed at it only."""
+    for key, value in DUMMY_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return s3_server

@@ -13,6 +13,10 @@ added to the manifest, the records index and the events log (an
 ``ingestion`` event naming the source path, its sha256 and what was
 checked), and its responses to the catalog as captures with source
 ``import`` (:mod:`archiver.capture.reindex`).
+
+A source may be an ``s3://`` URL (an object, or a prefix: the WARCs under
+it; :mod:`archiver.warc.location`): it is read twice, streaming, as a local
+file is (checked, then copied while hashing), and never hard-linked.
 """
 
 from __future__ import annotations
@@ -29,13 +33,14 @@ from enum import StrEnum
 from pathlib import Path
 
 from ..atomic import fsync_dir, fsync_file, remove_stale_temps
-from ..errors import ArchiverError, WarcImportError
+from ..errors import ArchiverError, LocationError, WarcImportError
 from ..fixity.manifest import iter_manifest, record_ingest
 from ..hashing import BLOCK_SIZE, sha256_file
 from ..root import ArchiveRoot
 from ..warc.cdxj import add_warcs_to_cdxj
 from ..warc.check import WarcCheck, check_warc
 from ..warc.files import IMPORTED_FOLDER, is_warc_name
+from ..warc.location import Location, basename, is_remote, list_warcs, open_read
 from .catalog import Catalog
 from .reindex import index_warcs, open_catalog
 
@@ -65,7 +70,7 @@ class ImportStatus(StrEnum):
 class ImportResult:
     """One file given to import: where it went (root-relative) or why not."""
 
-    source: Path
+    source: Location
     status: ImportStatus
     dest: str | None = None
     sha256: str | None = None
@@ -91,16 +96,22 @@ class _Damaged(WarcImportError):
     """Refused for what reading it found (not for its name or a failed copy)."""
 
 
-def iter_sources(paths: Iterable[Path]) -> Iterator[Path]:
-    """The files named, and the WARC and ARC files under the folders named, sorted."""
+def iter_sources(paths: Iterable[Location]) -> Iterator[Location | LocationError]:
+    """The files named, and the WARC and ARC files under the folders (or S3
+    prefixes) named, sorted; a prefix that cannot be listed, as its error."""
     for path in paths:
-        if path.is_dir():
+        if isinstance(path, Path) and path.is_dir():
             yield from sorted(p for p in path.rglob("*") if p.is_file() and is_warc_name(p.name))
+        elif is_remote(path):
+            try:
+                yield from list_warcs(path)
+            except LocationError as exc:
+                yield exc
         else:
             yield path
 
 
-def import_warcs(root: ArchiveRoot, paths: Iterable[Path], *, link: bool = False,
+def import_warcs(root: ArchiveRoot, paths: Iterable[Location], *, link: bool = False,
                  allow_damaged: bool = False) -> ImportReport:
     """Import the files (and folders of files) in ``paths``; see the module docstring.
 
@@ -112,6 +123,10 @@ def import_warcs(root: ArchiveRoot, paths: Iterable[Path], *, link: bool = False
     root.ensure()
     with root.writer_lock(), open_catalog(root) as catalog:
         for source in iter_sources(paths):
+            if isinstance(source, LocationError):
+                report.results.append(ImportResult(source.name, ImportStatus.REFUSED,
+                                                   error=str(source)))
+                continue
             try:
                 result = _import_one(root, catalog, source, link, allow_damaged)
             except _Damaged as exc:
@@ -131,30 +146,37 @@ def import_warcs(root: ArchiveRoot, paths: Iterable[Path], *, link: bool = False
     return report
 
 
-def _import_one(root: ArchiveRoot, catalog: Catalog, source: Path, link: bool,
+def _import_one(root: ArchiveRoot, catalog: Catalog, source: Location, link: bool,
                 allow_damaged: bool) -> ImportResult:
-    if not is_warc_name(source.name):
+    name = basename(source)
+    if not is_warc_name(name):
         raise WarcImportError(source, "not a WARC or ARC file name (.warc, .warc.gz, .arc, "
                               ".arc.gz); rename it if it is one")
-    if not source.is_file():
+    if isinstance(source, Path) and not source.is_file():
         raise WarcImportError(source, "no such file" if not source.exists() else "not a file")
+    if link and is_remote(source):
+        raise WarcImportError(source, "an S3 object cannot be hard-linked; import it "
+                              "without --link to copy it")
     try:
         check = check_warc(source)
+    except LocationError as exc:
+        raise WarcImportError(source, exc.reason) from exc
     except OSError as exc:
         raise WarcImportError(source, f"cannot read: {exc.strerror or exc}") from exc
     if not check.sound and not allow_damaged:
-        gz = source.name.endswith(".gz") and check.damage is not None
+        gz = name.endswith(".gz") and check.damage is not None
         remedy = f"; {RECOMPRESS}" if gz and "recompress" not in (check.damage or "") else ""
         raise _Damaged(source, f"not imported: {check.verdict()}{remedy}")
     existing = _already(root, check.sha256)
     if existing is not None:
         return ImportResult(source, ImportStatus.ALREADY, existing, check.sha256,
                             f"the same bytes are already in the archive as {existing}")
-    dest = root.warcs / IMPORTED_FOLDER / f"{check.sha256[:16]}-{_safe_name(source.name)}"
+    dest = root.warcs / IMPORTED_FOLDER / f"{check.sha256[:16]}-{_safe_name(name)}"
     _place(source, dest, check, link)
     rel = root.relative(dest)
     status = ImportStatus.IMPORTED if check.sound else ImportStatus.DAMAGED
-    detail = (f"imported from {source.resolve()} sha256:{check.sha256} "
+    origin = source if isinstance(source, str) else source.resolve().as_posix()
+    detail = (f"imported from {origin} sha256:{check.sha256} "
               f"({'hard link' if link else 'copy'}); "
               + (check.summary() if check.sound else f"imported as damaged: {check.verdict()}"))
     record_ingest(root, [dest], accept_unreadable=not check.sound, detail=detail)
@@ -179,7 +201,7 @@ def _safe_name(name: str) -> str:
     return safe[-150:]
 
 
-def _place(source: Path, dest: Path, check: WarcCheck, link: bool) -> None:
+def _place(source: Location, dest: Path, check: WarcCheck, link: bool) -> None:
     """Copy (or hard-link) ``source`` to ``dest`` durably, proving the bytes are
     the ones checked; the temporary name is removed on any failure."""
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -187,6 +209,7 @@ def _place(source: Path, dest: Path, check: WarcCheck, link: bool) -> None:
     tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(6)}.tmp")
     try:
         if link:
+            assert isinstance(source, Path)  # (refused for S3 by _import_one)
             try:
                 os.link(source, tmp)
             except OSError as exc:
@@ -208,14 +231,16 @@ def _place(source: Path, dest: Path, check: WarcCheck, link: bool) -> None:
         raise
 
 
-def _copy(source: Path, tmp: Path) -> str:
+def _copy(source: Location, tmp: Path) -> str:
     digest = hashlib.sha256()
     try:
-        with open(source, "rb") as src, open(tmp, "xb") as out:
+        with open_read(source) as src, open(tmp, "xb") as out:
             while chunk := src.read(BLOCK_SIZE):
                 out.write(chunk)
                 digest.update(chunk)
             fsync_file(out)
+    except LocationError as exc:
+        raise WarcImportError(source, f"cannot copy into the archive: {exc.reason}") from exc
     except OSError as exc:
         raise WarcImportError(source, f"cannot copy into the archive: "
                               f"{exc.strerror or exc}") from exc

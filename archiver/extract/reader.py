@@ -37,6 +37,7 @@ from ..hashing import parse_digest, sha256_hex
 from ..root import ArchiveRoot
 from ..warc.digester import chunked_coding
 from ..warc.files import is_imported
+from ..warc.location import Location, location_name, open_read
 from ..warc.payload import DEFAULT_MAX_BODY, decode_content, read_payload
 from ..warc.reader import RecordReader
 from ..warc.record import DOM_URN, iter_records
@@ -107,7 +108,7 @@ class ExtractFailure:
 class _Response:
     """A response record's identity and HTTP body, read back from its WARC."""
 
-    path: Path
+    path: Location
     offset: int
     record_id: str
     target_uri: str
@@ -142,10 +143,11 @@ def extract_html_file(path: Path, url: str | None = None) -> Extracted:
 
 
 def extract_warcs(
-    paths: Iterable[Path], *, root: ArchiveRoot | None = None, max_body: int = DEFAULT_MAX_BODY,
+    paths: Iterable[Location], *, root: ArchiveRoot | None = None, max_body: int = DEFAULT_MAX_BODY,
     all_captures: bool = False,
 ) -> WarcExtraction:
-    """Articles (and failures) from the HTML 200 responses and revisits in ``paths``.
+    """Articles (and failures) from the HTML 200 responses and revisits in ``paths``
+    (local WARC files or ``s3://`` URLs of them, see :mod:`archiver.warc.location`).
 
     By default one item per distinct payload per URL: a page captured again
     unchanged (a revisit, or a repeated capture) is the same article, given
@@ -160,12 +162,12 @@ class WarcExtraction:
     """One extraction run, iterated once: the response index that revisits are
     resolved against, and the (URL, payload) pairs already given."""
 
-    def __init__(self, paths: list[Path], root: ArchiveRoot | None, max_body: int,
+    def __init__(self, paths: list[Location], root: ArchiveRoot | None, max_body: int,
                  all_captures: bool) -> None:
         self.paths = paths
         self.root = root
         self.max_body = max_body
-        self.responses: dict[str, tuple[Path, int]] = {}
+        self.responses: dict[str, tuple[Location, int]] = {}
         # (target URI, payload digest as (algorithm, hex)) -> record ID: how a
         # revisit without WARC-Refers-To finds its original (as pywb does).
         self.by_payload: dict[tuple[str, tuple[str, str]], str] = {}
@@ -195,22 +197,23 @@ class WarcExtraction:
             return True
         return False
 
-    def name(self, path: Path) -> str:
-        """The WARC's root-relative POSIX path, or the path as given if outside the root."""
-        if self.root is not None:
+    def name(self, path: Location) -> str:
+        """The WARC's root-relative POSIX path, or the path (or URL) as given if outside
+        the root."""
+        if self.root is not None and isinstance(path, Path):
             try:
                 return self.root.relative(path)
             except ArchiverError:
                 pass
-        return path.as_posix()
+        return location_name(path)
 
-    def foreign(self, path: Path) -> bool:
+    def foreign(self, path: Location) -> bool:
         """Whether another tool wrote the file (imported, or outside the archive): its
         chunked payload digests may be over the chunk framing (warcio issues #74, #75)."""
         rel = self.name(path)
         return is_imported(rel) or not rel.startswith("warcs/") or self.root is None
 
-    def file(self, path: Path) -> Iterator[Extracted | ExtractFailure]:
+    def file(self, path: Location) -> Iterator[Extracted | ExtractFailure]:
         # Pages whose HTML had no article text, by URL, until their rendered
         # DOM is read: if there is one, it follows the response among the
         # capture's resource records, so any other record ends the wait.
@@ -235,7 +238,7 @@ class WarcExtraction:
         for item in held.values():
             yield self._give(item)
 
-    def rendered(self, path: Path, offset: int, record: Any,
+    def rendered(self, path: Location, offset: int, record: Any,
                  held: dict[str, Extracted]) -> Extracted | ExtractFailure | None:
         """The article of a held page from its rendered DOM record (None if the
         record is not the DOM of a held page, or its text is no longer)."""
@@ -262,7 +265,7 @@ class WarcExtraction:
         return Extracted(article, replace(page.provenance, text_sha256=text_sha256(article.text),
                                           dom_record_id=record_id, dom_offset=offset))
 
-    def record(self, path: Path, offset: int, record: Any) -> Extracted | ExtractFailure | None:
+    def record(self, path: Location, offset: int, record: Any) -> Extracted | ExtractFailure | None:
         kind = record.rec_type
         if kind not in {"response", "revisit"}:
             return None
@@ -332,7 +335,7 @@ class WarcExtraction:
     def resolve(self, rev: _Response, original: str) -> Extracted | ExtractFailure | None:
         path, offset = self.responses[original]
         try:
-            with open(path, "rb") as fh:
+            with open_read(path) as fh:
                 fh.seek(offset)
                 reader = RecordReader(fh)
                 record = next(iter(reader))
@@ -371,7 +374,7 @@ class WarcExtraction:
                                      "original record not in these WARCs")
 
 
-def _identify(path: Path, offset: int, record: Any) -> _Response:
+def _identify(path: Location, offset: int, record: Any) -> _Response:
     h = record.rec_headers
     http = record.http_headers
     if http is None:

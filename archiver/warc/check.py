@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..hashing import BLOCK_SIZE, HashingReader, parse_digest
 from .digester import MAX_HTTP_HEAD, Dechunker, is_chunked
 from .files import is_arc_name
+from .location import Location, basename, open_read
 from .scan import describe_exception
 
 __all__ = ["WarcCheck", "check_warc"]
@@ -47,6 +47,8 @@ class WarcCheck:
     payload_raw: int = 0
     #: Digest headers that do not match, or cannot be parsed: ``"offset N: …"``.
     mismatches: list[str] = field(default_factory=list)
+    #: The same as (record offset, what is wrong), with the damage last if any.
+    findings: list[tuple[int, str]] = field(default_factory=list)
     #: Why the file could not be read to its end, and where.
     damage: str | None = None
     damage_offset: int | None = None
@@ -128,18 +130,20 @@ def _alg(label: str | None) -> str | None:
     return parsed[0] if parsed else None
 
 
-def check_warc(path: Path) -> WarcCheck:
-    """Read the WARC (or ARC) at ``path`` to its end; see the module docstring.
+def check_warc(path: Location) -> WarcCheck:
+    """Read the WARC (or ARC) at ``path`` (a local path or an ``s3://`` URL) to its
+    end; see the module docstring.
 
     Never raises for a damaged file (that is :attr:`WarcCheck.damage`);
-    raises :class:`OSError` if it cannot be read.
+    raises :class:`OSError` if it cannot be read (for S3:
+    :class:`~archiver.errors.LocationError`, naming the URL).
     """
     from .reader import RecordReader
 
     check = WarcCheck()
-    with open(path, "rb") as raw:
+    with open_read(path) as raw:
         reader = HashingReader(raw)
-        iterator = RecordReader(reader, no_record_parse=True, arc=is_arc_name(path.name))
+        iterator = RecordReader(reader, no_record_parse=True, arc=is_arc_name(basename(path)))
         try:
             for record in iterator:
                 offset = iterator.offset
@@ -156,6 +160,7 @@ def check_warc(path: Path) -> WarcCheck:
             check.damage_offset = max(0, int(iterator.offset))
             if check.records == 0 and "ArchiveLoadFailed" in check.damage:
                 check.damage = f"not a WARC or ARC file: no record at its start ({check.damage})"
+            check.findings.append((check.damage_offset, f"unreadable: {check.damage}"))
         while reader.read(BLOCK_SIZE):
             pass
         check.sha256, check.size = reader.digest.hexdigest(), reader.pos
@@ -171,7 +176,7 @@ def _compare(check: WarcCheck, offset: int, record: Any, digests: _RecordDigests
             continue
         parsed = parse_digest(label)
         if parsed is None:
-            check.mismatches.append(f"offset {offset}: {name} digest {label!r} cannot be parsed")
+            _mismatch(check, offset, f"{name} digest {label!r} cannot be parsed")
             continue
         alg, expected = parsed
         check.algorithms.add(alg)
@@ -186,5 +191,10 @@ def _compare(check: WarcCheck, offset: int, record: Any, digests: _RecordDigests
             check.digests_checked += 1
             check.payload_raw += 1
         else:
-            check.mismatches.append(f"offset {offset}: {name} digest {alg}:{found.hexdigest()} "
-                                    f"does not match the header's {alg}:{expected}")
+            _mismatch(check, offset, f"{name} digest {alg}:{found.hexdigest()} "
+                      f"does not match the header's {alg}:{expected}")
+
+
+def _mismatch(check: WarcCheck, offset: int, text: str) -> None:
+    check.mismatches.append(f"offset {offset}: {text}")
+    check.findings.append((offset, text))

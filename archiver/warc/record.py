@@ -34,11 +34,12 @@ from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 from warcio.warcwriter import WARCWriter
 
 from ..atomic import fsync_dir, fsync_file
-from ..errors import WarcError
+from ..errors import LocationError, WarcError
 from ..hashing import BLOCK_SIZE, sha256_label
 from ..root import ArchiveRoot
 from .files import OPEN_SUFFIX, find_open_files, is_arc_name
 from .handoff import note_closing
+from .location import Location, basename, open_read
 from .reader import RecordReader
 from .scan import describe_exception
 
@@ -283,7 +284,7 @@ def recover_open_files(root: ArchiveRoot) -> list[Path]:
 class WarcEntry:
     """One record met while iterating a WARC: its offset and the warcio record."""
 
-    path: Path
+    path: Location
     offset: int
     record: ArcWarcRecord
     _it: Any
@@ -296,6 +297,8 @@ class WarcEntry:
         """
         try:
             self._it.read_to_end()
+        except LocationError:
+            raise  # (the object store failed, not the record)
         except Exception as exc:  # the reader's verdict, or zlib's
             raise _damaged(self.path, self.offset, exc) from exc
 
@@ -305,8 +308,9 @@ class WarcEntry:
         return int(self._it.get_record_length())
 
 
-def iter_records(path: Path) -> Iterator[WarcEntry]:
-    """Yield each record of a WARC with its offset, streaming.
+def iter_records(path: Location) -> Iterator[WarcEntry]:
+    """Yield each record of a WARC (a local path or an ``s3://`` URL, see
+    :mod:`archiver.warc.location`) with its offset, streaming.
 
     Read what you need of ``entry.record`` before taking the next one.
     Raises :class:`WarcError` naming the file and the damaged record's offset
@@ -315,12 +319,15 @@ def iter_records(path: Path) -> Iterator[WarcEntry]:
     """
     it: RecordReader | None = None
     try:
-        with open(path, "rb") as fh:
-            it = RecordReader(fh, arc=is_arc_name(Path(path).name))
+        with open_read(path) as fh:
+            it = RecordReader(fh, arc=is_arc_name(basename(path)))
             for record in it:
                 # it.offset is the current record's start until it is read to
                 # the end (get_record_offset() would read it to the end first).
                 yield WarcEntry(path, int(it.offset), record, it)
+    except LocationError as exc:
+        exc.offset = int(it.offset) if it is not None else None
+        raise
     except OSError as exc:
         offset = int(it.offset) if it is not None else 0
         raise WarcError(path, f"cannot read: {exc.strerror or exc}", offset=offset) from exc
@@ -330,5 +337,5 @@ def iter_records(path: Path) -> Iterator[WarcEntry]:
         raise _damaged(path, int(it.offset) if it is not None else 0, exc) from exc
 
 
-def _damaged(path: Path, offset: int, exc: Exception) -> WarcError:
+def _damaged(path: Location, offset: int, exc: Exception) -> WarcError:
     return WarcError(path, f"unreadable record: {describe_exception(exc)}", offset=offset)

@@ -62,8 +62,9 @@ def is_remote(location: Location | str) -> bool:
 
 
 def parse_location(arg: str | Path) -> Location:
-    """A command-line argument as a location: an ``s3://`` URL stays a string
-    (``s3a://``, Hadoop's spelling, is read as ``s3://``); anything else is a path."""
+    """A command-line argument (or any string) as a location: an ``s3://`` URL
+    stays a string (``s3a://``, Hadoop's spelling, is read as ``s3://``);
+    anything else is a path. Every function here takes either form."""
     if isinstance(arg, str) and is_remote(arg):
         return "s3://" + arg.split("://", 1)[1]
     return Path(arg)
@@ -88,6 +89,7 @@ def list_warcs(location: Location, *, endpoint: str | None = None) -> list[Locat
     Raises :class:`LocationError` when the location does not exist, or a
     folder or prefix holds no WARC.
     """
+    location = parse_location(location)
     if not isinstance(location, str):
         if not location.exists():
             raise LocationError(location, "no such file or folder")
@@ -110,6 +112,9 @@ def list_warcs(location: Location, *, endpoint: str | None = None) -> list[Locat
         raise
     except Exception as exc:
         raise _s3_error(location, exc) from exc
+    if not names and is_warc_name(basename(location)):
+        raise LocationError(location, "no such object (nor WARCs under it as a prefix); "
+                            "check the URL")
     if not names:
         raise LocationError(location, "no WARC files (*.warc.gz, *.warc, *.arc.gz, *.arc) "
                             "under this prefix; check the URL")
@@ -123,6 +128,7 @@ def open_read(location: Location, *, endpoint: str | None = None) -> BinaryIO:
     object reads :data:`S3_BLOCK_SIZE` bytes ahead at most, and any failure
     (also in a later read) is a :class:`LocationError`, itself an ``OSError``.
     """
+    location = parse_location(location)
     if not isinstance(location, str):
         return open(location, "rb")
     fs, key = _s3(location, endpoint)
@@ -143,6 +149,7 @@ def open_range(location: Location, offset: int, length: int, *,
     """
     if offset < 0 or length < 0:
         raise ValueError(f"offset and length must be >= 0, not {offset}, {length}")
+    location = parse_location(location)
     if isinstance(location, str):
         fs, key = _s3(location, endpoint)
         try:
@@ -200,9 +207,13 @@ class _Window(io.RawIOBase):
     def __init__(self, inner: Any, length: int) -> None:
         self.inner = inner
         self.left = length
+        self.pos = 0
 
     def readable(self) -> bool:
         return True
+
+    def tell(self) -> int:
+        return self.pos
 
     def readinto(self, buffer: Any) -> int:
         want = min(len(buffer), self.left)
@@ -211,6 +222,7 @@ class _Window(io.RawIOBase):
         data = self.inner.read(want)
         buffer[: len(data)] = data
         self.left -= len(data)
+        self.pos += len(data)
         return len(data)
 
     def close(self) -> None:

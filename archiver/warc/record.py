@@ -39,7 +39,7 @@ from ..hashing import BLOCK_SIZE, sha256_label
 from ..root import ArchiveRoot
 from .files import OPEN_SUFFIX, find_open_files, is_arc_name
 from .handoff import note_closing
-from .location import Location, basename, open_read
+from .location import Location, basename, open_range, open_read
 from .reader import RecordReader
 from .scan import describe_exception
 
@@ -308,9 +308,14 @@ class WarcEntry:
         return int(self._it.get_record_length())
 
 
-def iter_records(path: Location) -> Iterator[WarcEntry]:
+def iter_records(path: Location, *, start: int = 0,
+                 length: int | None = None) -> Iterator[WarcEntry]:
     """Yield each record of a WARC (a local path or an ``s3://`` URL, see
     :mod:`archiver.warc.location`) with its offset, streaming.
+
+    ``start`` and ``length`` read only the records in that byte range (it must
+    begin at a record, e.g. from a records index: one task's share of a large
+    WARC); offsets are still the file's.
 
     Read what you need of ``entry.record`` before taking the next one.
     Raises :class:`WarcError` naming the file and the damaged record's offset
@@ -318,23 +323,35 @@ def iter_records(path: Location) -> Iterator[WarcEntry]:
     same verdict as ``verify --records``).
     """
     it: RecordReader | None = None
+    # The reader's offsets are stream positions: the file's after a seek, from
+    # 0 in a range opened on its own.
+    base = 0 if length is None else start
+
+    def where() -> int:
+        return base + (int(it.offset) if it is not None else start - base)
+
     try:
-        with open_read(path) as fh:
+        if length is None:
+            opened = open_read(path)
+            if start:
+                opened.seek(start)
+        else:
+            opened = open_range(path, start, length)
+        with opened as fh:
             it = RecordReader(fh, arc=is_arc_name(basename(path)))
             for record in it:
                 # it.offset is the current record's start until it is read to
                 # the end (get_record_offset() would read it to the end first).
-                yield WarcEntry(path, int(it.offset), record, it)
+                yield WarcEntry(path, where(), record, it)
     except LocationError as exc:
-        exc.offset = int(it.offset) if it is not None else None
+        exc.offset = where()
         raise
     except OSError as exc:
-        offset = int(it.offset) if it is not None else 0
-        raise WarcError(path, f"cannot read: {exc.strerror or exc}", offset=offset) from exc
+        raise WarcError(path, f"cannot read: {exc.strerror or exc}", offset=where()) from exc
     except WarcError:
         raise
     except Exception as exc:  # warcio and zlib raise many types on damage
-        raise _damaged(path, int(it.offset) if it is not None else 0, exc) from exc
+        raise _damaged(path, where(), exc) from exc
 
 
 def _damaged(path: Location, offset: int, exc: Exception) -> WarcError:

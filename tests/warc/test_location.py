@@ -91,6 +91,8 @@ def test_missing_bucket_object_and_bad_endpoint_are_one_line(s3: S3Server,
         list_warcs("s3://no-such-bucket-here/crawl/")
     with pytest.raises(LocationError) as missing_object:
         open_read(f"s3://{bucket}/absent.warc.gz")
+    with pytest.raises(LocationError, match="no such object"):
+        list_warcs(f"s3://{bucket}/absent.warc.gz")
     with pytest.raises(LocationError) as empty_prefix:
         list_warcs(f"s3://{bucket}/nothing/")
     with pytest.raises(LocationError) as bad_endpoint:
@@ -127,3 +129,25 @@ def test_a_local_folder_without_warcs_and_a_missing_path(tmp_path: Path) -> None
         list_warcs(tmp_path)
     with pytest.raises(LocationError, match="no such file or folder"):
         list_warcs(tmp_path / "gone")
+
+
+def test_iter_records_over_a_byte_range_gives_the_files_offsets(s3: S3Server,
+                                                                pristine: Path) -> None:
+    bucket = s3.bucket("split")
+    path = _warcs(pristine)[0]
+    url = s3.put(bucket, path.name, path)
+    whole = [(e.offset, e.length()) for e in iter_records(path)]
+    assert len(whole) >= 4
+    # The second half of the file, as one task of a split job would read it.
+    cut = len(whole) // 2
+    start = whole[cut][0]
+    end = whole[-1][0] + whole[-1][1]
+    for location in (path, url):
+        got = [(e.offset, e.length()) for e in iter_records(location, start=start,
+                                                            length=end - start)]
+        assert got == whole[cut:]
+        first = [(e.offset, e.length()) for e in iter_records(location, start=0,
+                                                              length=start)]
+        assert first == whole[:cut]
+        rest = [(e.offset, e.length()) for e in iter_records(location, start=start)]
+        assert rest == whole[cut:]

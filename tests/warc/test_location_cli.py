@@ -150,3 +150,21 @@ def test_bad_locations_are_one_line_each_and_the_batch_carries_on(
     assert done.returncode == 1
     assert f"archiver: {good}: cannot connect to the S3 endpoint {bad_endpoint}" in done.stderr
     assert _jsonl(done.stdout)  # the local file was still extracted
+
+
+def test_verify_with_files_needs_records_and_import_link_refuses_s3(
+        s3: S3Server, pristine: Path, tmp_path: Path) -> None:
+    bucket = s3.bucket("usage")
+    source = _warcs(pristine)[0]
+    url = s3.put(bucket, source.name, source)
+    root = tmp_path / "archive"
+    done = archiver(root, s3.env(), "verify", url)
+    assert done.returncode == 2 and "go with --records alone" in done.stderr
+    done = archiver(root, s3.env(), "verify", "--records", "--quick", str(source))
+    assert done.returncode == 2
+    done = archiver(root, s3.env(), "import", "--link", url)
+    assert done.returncode == 1
+    assert f"archiver: {url}: an S3 object cannot be hard-linked" in done.stderr
+    # A local file given to verify --records is checked as it is.
+    done = archiver(root, s3.env(), "verify", "--records", str(source))
+    assert done.returncode == 0 and f"{source.as_posix()}: ok:" in done.stdout

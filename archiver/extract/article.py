@@ -29,8 +29,8 @@ __all__ = ["Article", "extract_article"]
 # Below this many weighted characters the chosen content is not an article,
 # and we look wider.
 MIN_TEXT = 100
-# Below this much non-link text, a page is read again with its <noscript> content.
-NOSCRIPT_TEXT = 200
+# Below this much non-link text, a page is read again as scripts would show it.
+SCRIPTED_TEXT = 200
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 # Control bytes that text never has (tab, newlines, form feed and ESC, which
 # ISO-2022 encodings use, are allowed).
@@ -131,11 +131,11 @@ def _parse(text: str, url: str | None) -> Page:
             # know what we pass it.
             warnings.simplefilter("ignore", UserWarning)
             page = build_page(text)
-            if _prose(page) < NOSCRIPT_TEXT:
-                # Nothing to read without scripts: a page built by script
-                # may serve its text to readers without them in <noscript>
-                # (forum threads do).
-                served = build_page(text, noscript=True)
+            if _prose(page) < SCRIPTED_TEXT:
+                # Nothing to read: a page built by scripts may serve its text
+                # to readers without them in <noscript> (forum threads do),
+                # or hide it all until a script has loaded.
+                served = build_page(text, scripted=True)
                 if _prose(served) > _prose(page):
                     return served
             return page

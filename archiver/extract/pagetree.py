@@ -178,6 +178,7 @@ class _PageBuilder(LXMLTreeBuilder):
     """
 
     drop = DROP  # the elements dropped with their subtree
+    hidden = False  # whether hidden elements are kept
 
     def reset(self) -> None:
         """Start over (BeautifulSoup retries a rejected markup another way)."""
@@ -215,7 +216,8 @@ class _PageBuilder(LXMLTreeBuilder):
             # closed belongs to the nearest element still open outside.
             parent = self.stack[self.foreign[0] - 2]
             assert parent is not None
-        node = None if name in self.drop else _admit(name, attrs, parent, self.page)
+        node = None if name in self.drop else _admit(name, attrs, parent, self.page,
+                                                          self.hidden)
         if node is None:
             self._note(name, attrs)
             if name == "head":
@@ -298,25 +300,25 @@ class _PageBuilder(LXMLTreeBuilder):
         super().close()
 
 
-def build_page(markup: str, *, noscript: bool = False) -> Page:
+def build_page(markup: str, *, scripted: bool = False) -> Page:
     """Parse ``markup`` with BeautifulSoup on lxml into the page tree (one pass).
 
-    ``noscript``: keep what ``<noscript>`` holds (the page as served to
-    readers without scripts, which some script-built pages put there).
+    ``scripted``: for a page whose text scripts show, keep what ``<noscript>``
+    holds (the text served to readers without scripts) and the elements hidden
+    until a script reveals them (a whole page hidden while it loads).
     """
     builder = _PageBuilder()
-    builder.drop = DROP - {"noscript"} if noscript else DROP
+    if scripted:
+        builder.drop, builder.hidden = DROP - {"noscript"}, True
     BeautifulSoup(markup, builder=builder)
     return builder.page
 
 
-def _admit(name: str, attrs: Mapping[str, object], parent: Node, page: Page) -> Node | None:
+def _admit(name: str, attrs: Mapping[str, object], parent: Node, page: Page,
+           hidden: bool) -> Node | None:
     """A Node for an element, or None when it is dropped with its subtree."""
     if attrs:
-        if "hidden" in attrs or attrs.get("aria-hidden") == "true":
-            return None
-        style = attrs.get("style")
-        if isinstance(style, str) and _HIDDEN_STYLE.search(style):
+        if not hidden and _hides(attrs):
             return None
         if name == "html" and page.lang is None and attrs.get("lang"):
             page.lang = str(attrs["lang"]).strip() or None
@@ -329,6 +331,13 @@ def _admit(name: str, attrs: Mapping[str, object], parent: Node, page: Page) -> 
         if name == "time" and attrs.get("datetime"):
             page.times.append(str(attrs["datetime"]))
     return node
+
+
+def _hides(attrs: Mapping[str, object]) -> bool:
+    if "hidden" in attrs or attrs.get("aria-hidden") == "true":
+        return True
+    style = attrs.get("style")
+    return isinstance(style, str) and _HIDDEN_STYLE.search(style) is not None
 
 
 def _note_head(name: str, attrs: Mapping[str, object], page: Page) -> None:

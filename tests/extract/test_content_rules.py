@@ -92,3 +92,10 @@ def test_noscript_content_stays_out_of_a_page_with_text() -> None:
     text = extract_article(page).text
     assert PROSE.strip() in text
     assert "JavaScript" not in text
+
+
+def test_a_page_hidden_until_its_scripts_load_is_read() -> None:
+    page = (f"<html><body><div id='app' style='visibility:hidden'>"
+            f"<div style='display:none'><ul><li>Courses</li><li>Tutorials</li></ul></div>"
+            f"<div class='article'>{f'<p>{PROSE}</p>' * 3}</div></div></body></html>")
+    assert PROSE.strip() in extract_article(page).text

@@ -33,6 +33,8 @@ ARTICLE_SHARE = 0.5
 CARDS = 4
 # The most a link-heavy block not marked as boilerplate takes off a run of children.
 LINK_DIP = 3 * BLOCK_COST
+# A pick holding less than this share of the page's text is a fragment of it.
+SMALL_PICK = 0.2
 
 # "widget" only where a class name starts with it ("widget widget_text",
 # "widgets-area"): page builders name every block of the article itself
@@ -241,7 +243,7 @@ def choose_content(page: Page) -> tuple[Node, int, int]:
     start, end, _ = best.window
     if best_value <= 0:
         return best, 0, len(best.children)
-    semantic = _semantic_ancestor(best, best_value)
+    semantic = _semantic_ancestor(best, best_value, page.root.chars)
     if semantic is not None:
         return semantic, 0, len(semantic.children)
     start, end = _widen(best, start, end)
@@ -302,15 +304,25 @@ def _selection_weight(node: Node) -> float:
     return 0.1 if _strongly_negative(names) or node.tag in _NEGATIVE_TAGS else 0.4
 
 
-def _semantic_ancestor(best: Node, value: float) -> Node | None:
-    """The page's own article element around our pick, if it is worth as much.
+def _semantic_ancestor(best: Node, value: float, page_chars: int) -> Node | None:
+    """The page's own article element around our pick, if it is worth as much
+    or our pick is a small fragment of the page.
 
     Short-block pages (landing pages, listicles) score poorly block by block;
     an enclosing <article>/<main>/articleBody says where the author put them.
     """
     for node in [best, *best.ancestors()][:8]:
         if _is_semantic(node):
-            return node if node is not best and node.score > 0.5 * value else None
+            if node is best:
+                return None
+            if node.score > 0.5 * value:
+                return node
+            # A pick holding a small share of the page inside the page's own
+            # main element, which is not mostly links: the page is short
+            # blocks (a listing, a product, a landing page), and the main
+            # element is its content.
+            fragment = best.chars < SMALL_PICK * page_chars and node.chars > 2 * best.chars
+            return node if fragment and node.score > -node.chars / 4 else None
     return None
 
 

@@ -99,3 +99,15 @@ def test_a_page_hidden_until_its_scripts_load_is_read() -> None:
             f"<div style='display:none'><ul><li>Courses</li><li>Tutorials</li></ul></div>"
             f"<div class='article'>{f'<p>{PROSE}</p>' * 3}</div></div></body></html>")
     assert PROSE.strip() in extract_article(page).text
+
+
+def test_a_page_of_short_blocks_gives_its_main_element_not_one_block() -> None:
+    items = "".join(f"<li><h3>Senior engineer {i}</h3><span>Remote</span></li>" for i in range(12))
+    filters = "".join(f"<a href='/f{i}'>Filter {i}</a> " for i in range(6))
+    menu = "".join(f"<li><a href='/c{i}'>Category number {i}</a></li>" for i in range(20))
+    page = (f"<html><body><nav><ul>{menu}</ul></nav><main><section><div><h1>Jobs</h1>"
+            f"<p>{PROSE}</p></div></section><section><div>{filters}</div><ul>{items}</ul>"
+            f"</section></main><footer><ul>{menu}</ul></footer></body></html>")
+    text = extract_article(page).text
+    assert "Senior engineer 11" in text and PROSE.strip() in text
+    assert "Category number" not in text

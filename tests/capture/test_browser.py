@@ -19,6 +19,7 @@ import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import http_scripts as hs
@@ -146,6 +147,26 @@ def test_https_page_through_the_proxy(tmp_path: Path, tls_site: tuple[str, Path]
     ca_cert = (tmp_path / "manifests" / "browser-ca" / "ca-cert.pem").read_bytes()
     for rec in recs:
         assert ca_key not in rec.block and ca_cert.split(b"\n")[1] not in rec.block
+
+
+def test_a_public_pages_browser_requests_may_not_reach_a_private_address(
+        tmp_path: Path, web: HTTPTestServer,
+        make_http_server: Callable[..., HTTPTestServer]) -> None:
+    # 127.0.0.2 counts as public here, 127.0.0.1 stays private.
+    public = make_http_server("127.0.0.2")
+    web.route("/secret.png", Response(body=b"internal", content_type="image/png"))
+    public.route("/page", f"<title>p</title><p>A public page.</p>"
+                          f"<img src='{web.url('/secret.png')}'>")
+    settings = CaptureSettings(browser=True, delay=0, retries=0, page_timeout=10,
+                               private_networks=("127.0.0.1/32",))
+    report = capture_urls(ArchiveRoot(tmp_path), [public.url("/page")], settings)
+    assert report.captured == 1
+    (refused,) = [c for c in report.captures if c.url == web.url("/secret.png")]
+    assert refused.outcome == Outcome.FAILED
+    assert refused.reason == FailureReason.PRIVATE_REQUISITE
+    assert web.hits("/secret.png") == 0  # refused before a byte was sent
+    assert not [r for r in _records(tmp_path) if r.type == "response"
+                and r.uri == web.url("/secret.png")]
 
 
 def test_without_chromium_the_command_fails_at_once_saying_what_to_install(

@@ -915,6 +915,80 @@ def tsa_list(obj: Context, /) -> None:
 
 
 @cli.group()
+def spark() -> None:
+    """Run extraction or record verification as an Apache Spark job (the spark extra)."""
+
+
+_MASTER = click.option("--master", default="local[*]", show_default=True,
+                       help="The Spark master URL (local[N], spark://HOST:PORT, yarn...).")
+_SPARK_OUT = click.option("-o", "--output", required=True,
+                          type=click.Path(file_okay=False, path_type=Path),
+                          help="The Parquet folder to write (must not exist yet).")
+_SPARK_WARCS = click.argument("warcs", nargs=-1, required=True)
+
+
+def _spark_run(obj: Context, what: str, warcs: tuple[str, ...], output: Path, master: str,
+               split_bytes: int | None = None) -> None:
+    from . import spark as job
+    from .errors import ConfigError
+
+    if output.exists():
+        fail(ConfigError(f"{output}: already exists; give a new folder for the Parquet output"))
+    try:
+        session = job.session(master)
+    except ArchiverError as exc:
+        fail(exc)
+    try:
+        if what == "extract":
+            frame = job.extract(session, warcs, split_bytes=split_bytes,
+                                root=obj.root if obj.root.is_archive() else None)
+            bad = "error"
+        else:
+            frame = job.verify(session, warcs)
+            bad = "problem"
+        frame.write.parquet(str(output))
+        written = session.read.parquet(str(output))
+        rows = written.count()
+        problems = written.filter(written[bad].isNotNull()).count()
+    except ArchiverError as exc:
+        fail(exc)
+    finally:
+        session.stop()
+    if not obj.quiet:
+        noun = "row(s)" if what == "extract" else "WARC(s)"
+        click.echo(f"spark {what}: {rows} {noun} written to {output}, {problems} problem(s)",
+                   err=True)
+    sys.exit(EXIT_FAILED if problems else EXIT_OK)
+
+
+@spark.command("extract")
+@_SPARK_WARCS
+@_SPARK_OUT
+@_MASTER
+@click.option("--split-bytes", type=click.IntRange(min=1), default=None, metavar="BYTES",
+              help="Read a WARC of the archive larger than this in several tasks, cut at "
+                   "records from its records index.")
+@pass_ctx
+def spark_extract(obj: Context, /, warcs: tuple[str, ...], output: Path, master: str,
+                  split_bytes: int | None) -> None:
+    """Extract every capture's article from WARCS (files, folders, glob patterns)
+    into Parquet: the rows of `archiver extract --all-captures --format jsonl`,
+    and a row with `error` set for each record or WARC that cannot be read."""
+    _spark_run(obj, "extract", warcs, output, master, split_bytes)
+
+
+@spark.command("verify")
+@_SPARK_WARCS
+@_SPARK_OUT
+@_MASTER
+@pass_ctx
+def spark_verify(obj: Context, /, warcs: tuple[str, ...], output: Path, master: str) -> None:
+    """Check every record of WARCS against its own digests (as `archiver verify
+    --records`) into Parquet: one row per WARC, its problem and damaged records."""
+    _spark_run(obj, "verify", warcs, output, master)
+
+
+@cli.group()
 def export() -> None:
     """Export the archive in a standard packaging format."""
 

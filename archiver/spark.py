@@ -41,6 +41,7 @@ from .extract.reader import Extracted, ExtractFailure, Provenance, WarcExtractio
 from .fixity.recordindex import iter_groups
 from .root import ArchiveRoot
 from .warc.files import find_warc_files, is_arc_name, is_warc_name
+from .warc.location import location_name
 from .warc.payload import DEFAULT_MAX_BODY
 from .warc.reader import RecordReader
 from .warc.scan import describe_exception, scan_warc
@@ -217,7 +218,7 @@ def _extract_task(task: Range) -> Iterator[tuple[str, Any]]:
     for item in run.read_range(path, start, end):
         yield "row", _row(item)
     for record_id, (where, offset) in run.responses.items():
-        yield "html", (record_id, where.as_posix(), offset)
+        yield "html", (record_id, location_name(where), offset)
     for key, record_id in run.by_payload.items():
         yield "digest", (key, record_id)
     for rev in run.pending:
@@ -245,7 +246,7 @@ def _resolve_revisits(stage1: Any, revisits: Any, order: dict[str, int]) -> Any:
     keyed_digest = revisits.filter(lambda r: not r.refers_to).map(
         lambda r: ((r.refers_to_uri or r.target_uri, r.payload_digest), r))
     matched = keyed_id.leftOuterJoin(by_id).union(keyed_digest.leftOuterJoin(by_digest))
-    chosen = (matched.map(lambda kv: ((kv[1][0].path.as_posix(), kv[1][0].offset), kv[1]))
+    chosen = (matched.map(lambda kv: ((location_name(kv[1][0].path), kv[1][0].offset), kv[1]))
               .reduceByKey(lambda a, b: _earlier_choice(a, b, order)).values())
     return chosen.map(lambda pair: _resolve_task(pair) if pair[1] is not None
                       else _unresolved_row(pair[0])).filter(lambda r: r is not None)
@@ -259,7 +260,7 @@ def _earlier_choice(a: tuple[Any, Any], b: tuple[Any, Any], order: dict[str, int
     rev = a[0]
     if a[1] is None or b[1] is None:
         return b if a[1] is None else a
-    here = (order[rev.path.as_posix()], rev.offset)
+    here = (order[location_name(rev.path)], rev.offset)
     pa, pb = ((order[p[0]], p[1]) for p in (a[1], b[1]))
     if (pa < here) != (pb < here):
         return a if pa < here else b
@@ -269,7 +270,7 @@ def _earlier_choice(a: tuple[Any, Any], b: tuple[Any, Any], order: dict[str, int
 
 
 def _unresolved_row(rev: Any) -> tuple[Any, ...]:
-    return _failure_row(ExtractFailure(rev.path.as_posix(), rev.offset,
+    return _failure_row(ExtractFailure(location_name(rev.path), rev.offset,
                                        f"revisit of {rev.refers_to or rev.target_uri}: "
                                        "original record not in these WARCs"))
 

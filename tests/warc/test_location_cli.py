@@ -53,6 +53,11 @@ def test_extract_from_s3_equals_extract_from_the_local_files(
                 assert prov_b.pop(key) == names[str(prov_a.pop(key))]
         assert prov_a == prov_b
         assert a == b
+    # Byte for byte, once each local path is written as its URL.
+    expected = here.stdout
+    for url, path in urls.items():
+        expected = expected.replace(json.dumps(str(path))[1:-1], url)
+    assert there.stdout == expected
 
 
 def test_import_from_s3_hashes_as_sha256sum(s3: S3Server, pristine: Path,

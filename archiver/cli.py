@@ -1066,9 +1066,12 @@ def replay(obj: Context, /, port: int) -> None:
               help="Write here instead of stdout.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "text", "markdown"]),
               default="jsonl", show_default=True)
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes extracting articles (default: the usable CPUs); "
+                   "the output does not depend on it.")
 @pass_ctx
 def extract(obj: Context, /, warcs: tuple[Location, ...], html_file: Path | None, url: str | None,
-            all_captures: bool, output: Path | None, fmt: str) -> None:
+            all_captures: bool, output: Path | None, fmt: str, jobs: int | None) -> None:
     """Extract article text and metadata from the archive's HTML pages (or the
     given WARC files, or the WARCs under the given folders; s3:// URLs of
     objects or prefixes too).
@@ -1079,7 +1082,13 @@ def extract(obj: Context, /, warcs: tuple[Location, ...], html_file: Path | None
     """
     from .errors import ConfigError
     from .extract.kind import PageKind
-    from .extract.reader import Extracted, ExtractFailure, extract_html_file, extract_warcs
+    from .extract.reader import (
+        Extracted,
+        ExtractFailure,
+        extract_html_file,
+        extract_warcs,
+        usable_cpus,
+    )
     from .extract.render import render_extracted
 
     if html_file is not None and warcs:
@@ -1100,7 +1109,8 @@ def extract(obj: Context, /, warcs: tuple[Location, ...], html_file: Path | None
         files, unlisted = _warc_files(obj.root, warcs)
         for line in unlisted:
             echo(f"archiver: {line}", err=True)
-        items = run = extract_warcs(files, root=obj.root, all_captures=all_captures)
+        items = run = extract_warcs(files, root=obj.root, all_captures=all_captures,
+                                    jobs=jobs or usable_cpus())
     kinds = dict.fromkeys(PageKind, 0)
     problems = len(unlisted)
     with output.open("w", encoding="utf-8") if output else _utf8_stdout() as out:

@@ -20,14 +20,27 @@ A page captured again unchanged (same URL, same payload digest) is given once
 unless every capture is asked for. A record that cannot be read or extracted
 is yielded as an :class:`ExtractFailure` naming the file and offset, and the
 run goes on.
+
+With ``jobs > 1`` the article extraction itself (the costly part: parsing and
+scoring, some 15 ms a page against well under 1 ms to read the record) runs in
+worker processes, one page per task, so one big WARC still uses every core.
+Everything else stays here, in input order: reading records, checking
+payload digests, resolving revisits and choosing which capture of a page is
+given, so the items and their order are exactly those of ``jobs=1``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
+import os
 import re
+import threading
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -50,6 +63,7 @@ __all__ = [
     "WarcExtraction",
     "extract_html_file",
     "extract_warcs",
+    "usable_cpus",
 ]
 
 log = logging.getLogger(__name__)
@@ -123,6 +137,72 @@ class _Response:
     payload_digest: tuple[str, str] | None
 
 
+#: What a worker sends back: the article and its text's sha256, or (None,
+#: whether extract_article refused the page with an ExtractError, the message).
+_Outcome = tuple[Article, str] | tuple[None, bool, str]
+
+
+@dataclass(eq=False)
+class _Pending:
+    """A page whose article is being extracted (here or in a worker), and how
+    to report it: the provenance it will carry and, should extraction fail,
+    the record the failure names (a revisit's own, when resolving one)."""
+
+    body: bytes
+    url: str
+    encoding: str | None
+    provenance: Provenance  # text_sha256 filled in when done
+    warc_file: str
+    offset: int
+    original: str | None  # the original's record ID when resolving a revisit
+    future: Future[_Outcome] | None = None
+    item: Extracted | ExtractFailure | None = None
+
+    def outcome(self, outcome: _Outcome) -> Extracted | ExtractFailure:
+        if outcome[0] is not None:
+            return Extracted(outcome[0], replace(self.provenance, text_sha256=outcome[1]))
+        _, refused, message = outcome
+        if self.original is None:
+            return ExtractFailure(self.warc_file, self.offset,
+                                  message if refused else f"unreadable record: {message}")
+        return ExtractFailure(self.warc_file, self.offset,
+                              f"revisit of {self.original}: {message}" if refused
+                              else f"cannot read original {self.original}: {message}")
+
+
+def _lacks_text(unit: _Pending) -> bool:
+    """Whether a page's own HTML gave no article text (so its rendered DOM may)."""
+    item = unit.item
+    return isinstance(item, Extracted) and len(item.article.text) < MIN_TEXT and \
+        item.provenance.dom_record_id is None
+
+
+def _extract_page(body: bytes, url: str, encoding: str | None) -> _Outcome:
+    """One page's article (the task a worker runs). Errors come back as text:
+    they are reported, not raised, and not every exception pickles."""
+    try:
+        article = extract_article(body, url, encoding=encoding)
+    except ExtractError as exc:
+        return None, True, str(exc)
+    except Exception as exc:  # lxml and friends raise many types on hostile input
+        return None, False, str(exc)
+    return article, text_sha256(article.text)
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (the default ``extract --jobs``)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+#: Pages in flight per worker (enough to keep each busy while this process
+#: reads ahead), and a cap on their bodies' bytes: memory stays bounded
+#: whatever the size of the WARCs.
+WINDOW_PER_JOB = 4
+WINDOW_BYTES = 64 << 20
+
 
 
 def text_sha256(text: str) -> str:
@@ -144,7 +224,7 @@ def extract_html_file(path: Path, url: str | None = None) -> Extracted:
 
 def extract_warcs(
     paths: Iterable[Location], *, root: ArchiveRoot | None = None, max_body: int = DEFAULT_MAX_BODY,
-    all_captures: bool = False,
+    all_captures: bool = False, jobs: int = 1,
 ) -> WarcExtraction:
     """Articles (and failures) from the HTML 200 responses and revisits in ``paths``
     (local WARC files or ``s3://`` URLs of them, see :mod:`archiver.warc.location`).
@@ -154,8 +234,13 @@ def extract_warcs(
     once (with the provenance of the first capture read that holds it); the
     others are counted in :attr:`WarcExtraction.duplicates`. ``all_captures``
     gives every capture.
+
+    ``jobs`` worker processes extract the articles (1: all in this process);
+    the items and their order do not depend on it. A worker that dies is
+    logged and its pages extracted again, one at a time, so a page that kills
+    its worker every time becomes an :class:`ExtractFailure` for that record.
     """
-    return WarcExtraction(list(paths), root, max_body, all_captures)
+    return WarcExtraction(list(paths), root, max_body, all_captures, jobs)
 
 
 class WarcExtraction:
@@ -163,7 +248,7 @@ class WarcExtraction:
     resolved against, and the (URL, payload) pairs already given."""
 
     def __init__(self, paths: list[Location], root: ArchiveRoot | None, max_body: int,
-                 all_captures: bool) -> None:
+                 all_captures: bool, jobs: int = 1) -> None:
         self.paths = paths
         self.root = root
         self.max_body = max_body
@@ -176,11 +261,142 @@ class WarcExtraction:
         self.given: set[tuple[str, str]] | None = None if all_captures else set()
         #: Captures not given because the same payload of the same URL was.
         self.duplicates = 0
+        self.jobs = max(1, jobs)
+        self.pool: ProcessPoolExecutor | None = None
+        # Items in output order, pages being extracted among them; and, by
+        # (URL, payload sha256), the pages in flight that would be given.
+        self.queue: deque[Extracted | ExtractFailure | _Pending] = deque()
+        self.queued_bytes = 0
+        self.in_flight: dict[tuple[str, str], _Pending] = {}
+        # Every page sent to a worker and not yet answered, in the order sent.
+        self.running: dict[int, _Pending] = {}
 
     def __iter__(self) -> Iterator[Extracted | ExtractFailure]:
-        for path in self.paths:
-            yield from self.file(path)
-        yield from self.deferred_revisits()
+        try:
+            for path in self.paths:
+                for unit in self.file(path):
+                    self._enqueue(unit)
+                    yield from self._ready()
+            for unit in self.deferred_revisits():
+                self._enqueue(unit)
+                yield from self._ready()
+            yield from self._ready(drain=True)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the worker processes (iterating to the end does it too)."""
+        pool, self.pool = self.pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes' IDs (none before the first page, or with jobs=1)."""
+        processes = getattr(self.pool, "_processes", None) or {}
+        return sorted(processes)
+
+    def _start(self, unit: _Pending) -> None:
+        """Extract ``unit``'s article: here with jobs=1, else in a worker."""
+        if unit.item is not None or unit.future is not None:
+            return
+        if self.jobs == 1:
+            unit.item = self._give(unit.outcome(
+                _extract_page(unit.body, unit.url, unit.encoding)))
+            unit.body = b""
+            return
+        self._submit(unit)
+        self.queued_bytes += len(unit.body)
+        if self.given is not None:
+            key = (unit.provenance.target_uri or "", unit.provenance.payload_sha256)
+            self.in_flight[key] = unit
+
+    def _enqueue(self, unit: Extracted | ExtractFailure | _Pending) -> None:
+        if isinstance(unit, _Pending):
+            self._start(unit)
+        self.queue.append(unit)
+
+    def _ready(self, drain: bool = False) -> Iterator[Extracted | ExtractFailure]:
+        """The items at the head of the queue that are done; with ``drain``, or
+        while too much is in flight, waiting for them."""
+        while self.queue:
+            head = self.queue[0]
+            if isinstance(head, _Pending):
+                full = (len(self.queue) >= self.jobs * WINDOW_PER_JOB
+                        or self.queued_bytes > WINDOW_BYTES)
+                if head.item is None and not (drain or full or (
+                        head.future is not None and head.future.done())):
+                    return
+                self._wait(head)
+            self.queue.popleft()
+            item = head.item if isinstance(head, _Pending) else head
+            if item is not None:
+                yield item
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self.pool is None:
+            # fork starts workers at once with everything imported; but forking
+            # a process that has other threads (a test's HTTP server) can copy
+            # a held lock, so then workers come from a clean forkserver.
+            methods = multiprocessing.get_all_start_methods()
+            method = ("fork" if "fork" in methods and threading.active_count() == 1
+                      else "forkserver" if "forkserver" in methods else "spawn")
+            self.pool = ProcessPoolExecutor(self.jobs, multiprocessing.get_context(method))
+        return self.pool
+
+    def _submit(self, unit: _Pending) -> None:
+        self.running[id(unit)] = unit
+        try:
+            unit.future = self._pool().submit(_extract_page, unit.body, unit.url, unit.encoding)
+        except BrokenProcessPool:
+            self._recover()
+            unit.future = self._pool().submit(_extract_page, unit.body, unit.url, unit.encoding)
+
+    def _wait(self, unit: _Pending) -> None:
+        """Finish ``unit``: its item made (and noted as given) from the worker's answer."""
+        if unit.item is not None:
+            return
+        assert unit.future is not None
+        try:
+            outcome = unit.future.result()
+        except BrokenProcessPool:
+            self._recover()  # (which finishes every page in flight, this one too)
+            return
+        self._finish(unit, outcome)
+
+    def _finish(self, unit: _Pending, outcome: _Outcome) -> None:
+        unit.item = self._give(unit.outcome(outcome))
+        self.queued_bytes -= len(unit.body)
+        unit.body, unit.future = b"", None
+        self.running.pop(id(unit), None)
+        if self.given is not None:
+            key = (unit.provenance.target_uri or "", unit.provenance.payload_sha256)
+            if self.in_flight.get(key) is unit:
+                del self.in_flight[key]
+
+    def _recover(self) -> None:
+        """A worker died (killed, or crashed in C code): the pool is broken and
+        every page in flight lost. Pages already answered keep their answer;
+        the others are extracted again one at a time in a fresh pool, so a
+        page that kills its worker again is reported as that record's failure
+        and the run carries on."""
+        lost = [u for u in self.running.values()
+                if not (u.future is not None and u.future.done()
+                        and u.future.exception() is None)]
+        log.warning("an extraction worker process died; extracting its %d page(s) in "
+                    "flight again, one at a time", len(lost))
+        self.close()
+        for unit in list(self.running.values()):
+            if unit not in lost:
+                assert unit.future is not None
+                self._finish(unit, unit.future.result())
+        for unit in lost:
+            try:
+                outcome = self._pool().submit(
+                    _extract_page, unit.body, unit.url, unit.encoding).result()
+            except BrokenProcessPool:
+                self.close()
+                outcome = (None, False, "the worker process died extracting this page")
+            self._finish(unit, outcome)
 
     def _give(self, item: Extracted | ExtractFailure) -> Extracted | ExtractFailure:
         """``item``, its URL and payload noted as given (only once it is whole)."""
@@ -192,6 +408,10 @@ class WarcExtraction:
         """Whether this URL's payload was already given (then it counts as a duplicate)."""
         if self.given is None or payload_sha256 is None:
             return False
+        pending = self.in_flight.get((uri, payload_sha256))
+        if pending is not None:
+            # Given only if its extraction succeeds, as when run in one process.
+            self._wait(pending)
         if (uri, payload_sha256) in self.given:
             self.duplicates += 1
             return True
@@ -213,39 +433,52 @@ class WarcExtraction:
         rel = self.name(path)
         return is_imported(rel) or not rel.startswith("warcs/") or self.root is None
 
-    def file(self, path: Location) -> Iterator[Extracted | ExtractFailure]:
-        # Pages whose HTML had no article text, by URL, until their rendered
+    def file(self, path: Location) -> Iterator[Extracted | ExtractFailure | _Pending]:
+        # The page of the last response or revisit, by URL, until its rendered
         # DOM is read: if there is one, it follows the response among the
-        # capture's resource records, so any other record ends the wait.
-        held: dict[str, Extracted] = {}
+        # capture's resource records, so any other record ends the wait. It
+        # is extracting meanwhile; only if its HTML has no article text is it
+        # replaced by the DOM's (and it keeps its place in the output).
+        held: dict[str, _Pending] = {}
         try:
             for entry in iter_records(path):
                 record = entry.record
                 if record.rec_type == "resource":
                     item = self.rendered(path, entry.offset, record, held)
                 else:
-                    yield from (self._give(h) for h in held.values())
+                    yield from held.values()
                     held.clear()
                     item = self.record(path, entry.offset, record)
                 entry.finish()  # a record found damaged at its end gives no article
-                if isinstance(item, Extracted) and len(item.article.text) < MIN_TEXT and \
-                        item.provenance.dom_record_id is None:
+                if isinstance(item, _Pending) and item.item is None:
+                    self._start(item)
                     held[item.provenance.target_uri or ""] = item
                 elif item is not None:
-                    yield self._give(item)
+                    yield item
         except WarcError as exc:
+            # A page waiting for a DOM that will not come goes before the
+            # file's failure if it has article text (it was never held), after
+            # it if not, as when the article is known at once.
+            for unit in held.values():
+                self._wait(unit)
+            yield from (u for u in held.values() if not _lacks_text(u))
             yield ExtractFailure(self.name(path), exc.offset, str(exc).split(": ", 1)[-1])
-        for item in held.values():
-            yield self._give(item)
+            held = {k: u for k, u in held.items() if _lacks_text(u)}
+        yield from held.values()
 
     def rendered(self, path: Location, offset: int, record: Any,
-                 held: dict[str, Extracted]) -> Extracted | ExtractFailure | None:
-        """The article of a held page from its rendered DOM record (None if the
-        record is not the DOM of a held page, or its text is no longer)."""
+                 held: dict[str, _Pending]) -> _Pending | ExtractFailure | None:
+        """A held page with its article from its rendered DOM record (None if the
+        record is not the DOM of a held page without article text, or the DOM's
+        text is no longer)."""
         uri = record.rec_headers.get_header("WARC-Target-URI") or ""
-        page = held.get(uri[len(DOM_URN):]) if uri.startswith(DOM_URN) else None
-        if page is None or record.rec_headers.get_header("WARC-Concurrent-To") != \
-                page.provenance.record_id:
+        unit = held.get(uri[len(DOM_URN):]) if uri.startswith(DOM_URN) else None
+        if unit is None or record.rec_headers.get_header("WARC-Concurrent-To") != \
+                unit.provenance.record_id:
+            return None
+        self._wait(unit)
+        page = unit.item
+        if not _lacks_text(unit) or not isinstance(page, Extracted):
             return None
         data = record.raw_stream.read(self.max_body + 1)
         if len(data) > self.max_body:
@@ -262,10 +495,12 @@ class WarcExtraction:
             return None
         del held[uri[len(DOM_URN):]]
         record_id = record.rec_headers.get_header("WARC-Record-ID") or ""
-        return Extracted(article, replace(page.provenance, text_sha256=text_sha256(article.text),
-                                          dom_record_id=record_id, dom_offset=offset))
+        unit.item = Extracted(article, replace(page.provenance,
+                                               text_sha256=text_sha256(article.text),
+                                               dom_record_id=record_id, dom_offset=offset))
+        return unit
 
-    def record(self, path: Location, offset: int, record: Any) -> Extracted | ExtractFailure | None:
+    def record(self, path: Location, offset: int, record: Any) -> ExtractFailure | _Pending | None:
         kind = record.rec_type
         if kind not in {"response", "revisit"}:
             return None
@@ -287,9 +522,9 @@ class WarcExtraction:
         except Exception as exc:  # warcio/zlib raise many types on damaged records
             return ExtractFailure(self.name(path), offset, f"unreadable record: {exc}")
 
-    def response(self, resp: _Response, record: Any, uri: str | None = None) -> Extracted | None:
-        """The article of a response record; ``uri`` is the URL it is given for
-        (a revisit's, when resolving one), by default the record's own."""
+    def response(self, resp: _Response, record: Any, uri: str | None = None) -> _Pending | None:
+        """The article of a response record, to extract; ``uri`` is the URL it is
+        given for (a revisit's, when resolving one), by default the record's own."""
         chunked = chunked_coding(resp.headers.get_header("Transfer-Encoding"))
         payload = read_payload(record.raw_stream, chunked=chunked, max_bytes=self.max_body,
                                source=resp.target_uri)
@@ -304,15 +539,15 @@ class WarcExtraction:
                               source=resp.target_uri)
         if not resp.content_type.strip() and not _sniffs_as_html(body):
             return None
-        article = extract_article(body, resp.target_uri, encoding=_charset(resp.content_type))
         prov = Provenance(
-            payload.sha256, text_sha256(article.text), warc_file=self.name(resp.path),
+            payload.sha256, "", warc_file=self.name(resp.path),
             record_id=resp.record_id, offset=resp.offset, target_uri=resp.target_uri,
             capture_date=resp.date, truncated=resp.truncated,
         )
-        return Extracted(article, prov)
+        return _Pending(body, resp.target_uri, _charset(resp.content_type), prov,
+                        self.name(resp.path), resp.offset, None)
 
-    def revisit(self, rev: _Response) -> Extracted | ExtractFailure | None:
+    def revisit(self, rev: _Response) -> ExtractFailure | _Pending | None:
         if self._seen(rev.target_uri, rev.declared_digest):
             return None  # (not even read: its original's article was given for this URL)
         original = self.original_of(rev)
@@ -332,7 +567,7 @@ class WarcExtraction:
             return None
         return self.by_payload.get((rev.refers_to_uri or rev.target_uri, rev.payload_digest))
 
-    def resolve(self, rev: _Response, original: str) -> Extracted | ExtractFailure | None:
+    def resolve(self, rev: _Response, original: str) -> ExtractFailure | _Pending | None:
         path, offset = self.responses[original]
         try:
             with open_read(path) as fh:
@@ -351,14 +586,15 @@ class WarcExtraction:
         except Exception as exc:  # damaged original: report against the revisit
             return ExtractFailure(self.name(rev.path), rev.offset,
                            f"cannot read original {original}: {exc}")
-        prov = replace(
+        found.provenance = replace(
             found.provenance, warc_file=self.name(rev.path), record_id=rev.record_id,
             offset=rev.offset, target_uri=rev.target_uri, capture_date=rev.date,
             refers_to=original, original_warc_file=self.name(path), original_offset=offset,
         )
-        return Extracted(found.article, prov)
+        found.warc_file, found.offset, found.original = self.name(rev.path), rev.offset, original
+        return found
 
-    def deferred_revisits(self) -> Iterator[Extracted | ExtractFailure]:
+    def deferred_revisits(self) -> Iterator[ExtractFailure | _Pending]:
         """Revisits met before their original (it was in a later file)."""
         for rev in self.pending:
             original = self.original_of(rev)
@@ -367,7 +603,7 @@ class WarcExtraction:
             if original is not None:
                 item = self.resolve(rev, original)
                 if item is not None:
-                    yield self._give(item)
+                    yield item
             else:
                 yield ExtractFailure(self.name(rev.path), rev.offset,
                                      f"revisit of {rev.refers_to or rev.target_uri}: "

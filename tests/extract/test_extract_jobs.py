@@ -1,0 +1,110 @@
+"""`archiver extract --jobs N`: articles extracted in worker processes give the
+same output, byte for byte and in the same order, as one process; a worker
+that dies is reported and its pages done again."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from test_extract_cli import PAGE, Warc
+from warcassert import sha256_label
+
+from archiver.cli import cli
+from archiver.extract.reader import Extracted, ExtractFailure, extract_warcs
+from archiver.root import ArchiveRoot
+
+
+def _page(i: int) -> bytes:
+    return PAGE.replace(b"Raids in Ili", b"Report %d" % i).replace(
+        b"Paragraph 0", b"Paragraph 0 of report %d" % i)
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> ArchiveRoot:
+    """Several WARCs: distinct pages, repeated captures, revisits (one met
+    before its original), a payload that fails to extract captured twice, a
+    record whose digest lies, and a damaged WARC between good ones."""
+    root = ArchiveRoot(tmp_path / "archive")
+    root.ensure()
+    later = Warc(root.warcs / "2024/a.warc.gz")
+    first = Warc(root.warcs / "2024/b.warc.gz")
+    originals = [first.response(f"http://e.org/{i}", _page(i)) for i in range(12)]
+    first.response("http://e.org/3", _page(3))  # recaptured unchanged, dedup off
+    binary = b"\x00\x01\x02 not a page \xff" * 50
+    first.response("http://e.org/bin", binary)  # fails to extract ...
+    first.response("http://e.org/bin", binary)  # ... so its recapture is tried too
+    first.response("http://e.org/lie", PAGE, digest=sha256_label(b"other"))
+    first.revisit("http://e.org/0", originals[0], "http://e.org/0")
+    later.revisit("http://e.org/5", originals[5], "http://e.org/5")  # before its original
+    later.record("revisit", "http://e.org/x", b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+                 b"\r\n", {"WARC-Refers-To": originals[7],
+                           "WARC-Payload-Digest": sha256_label(_page(7))})
+    (root.warcs / "2024/c.warc.gz").write_bytes(gzip.compress(b"no WARC record\r\n\r\n" * 3))
+    last = Warc(root.warcs / "2024/d.warc.gz")
+    for i in range(12, 30):
+        last.response(f"http://e.org/{i}", _page(i), chunked=i % 2 == 0)
+        last.response(f"http://e.org/{i}", _page(i))  # the same page again, close behind
+    return root
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "text", "markdown"])
+@pytest.mark.parametrize("every", [False, True])
+def test_jobs_2_output_is_byte_identical_to_jobs_1(archive: ArchiveRoot, fmt: str,
+                                                   every: bool) -> None:
+    runs = []
+    for jobs in ("1", "2"):
+        args = ["--root", str(archive.path), "extract", "--jobs", jobs, "--format", fmt]
+        runs.append(CliRunner().invoke(cli, args + (["--all-captures"] if every else [])))
+    one, two = runs
+    assert one.exit_code == two.exit_code == 1  # the damaged WARC, the lying digest, ...
+    assert two.stdout_bytes == one.stdout_bytes
+    assert two.stderr == one.stderr
+    assert one.stdout.count("Report ") >= 30
+    assert "warcs/2024/c.warc.gz" in one.stderr and one.stderr.count("http://e.org/bin") == 2
+    if not every:
+        assert "unchanged recapture(s) left out" in one.stderr
+
+
+def test_library_items_and_order_do_not_depend_on_jobs(archive: ArchiveRoot) -> None:
+    paths = sorted(archive.warcs.rglob("*.warc.gz"))
+    one = extract_warcs(paths, root=archive)
+    items = list(one)
+    three = extract_warcs(paths, root=archive, jobs=3)
+    assert list(three) == items
+    assert three.duplicates == one.duplicates > 0
+    keys = [(i.provenance.warc_file, i.provenance.offset) if isinstance(i, Extracted)
+            else (i.warc_file, i.offset) for i in items]
+    assert any(isinstance(i, ExtractFailure) for i in items)
+    # Input order: files in the order given, records in file order, revisits
+    # met before their original last.
+    assert keys[0][0] == "warcs/2024/b.warc.gz"
+    assert keys[-1][0] == "warcs/2024/a.warc.gz"
+    d = [k[1] for k in keys if k[0] == "warcs/2024/d.warc.gz"]
+    assert d == sorted(d) and len(d) == 18
+
+
+def test_a_killed_worker_is_reported_and_every_page_still_done(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    root = ArchiveRoot(tmp_path / "archive")
+    root.ensure()
+    warc = Warc(root.warcs / "a.warc.gz")
+    for i in range(60):
+        warc.response(f"http://e.org/{i}", _page(i))
+    expected = list(extract_warcs([warc.path], root=root))
+    run = extract_warcs([warc.path], root=root, jobs=2)
+    items = iter(run)
+    got = [next(items)]
+    pids = run.worker_pids()
+    assert len(pids) == 2
+    with caplog.at_level(logging.WARNING, logger="archiver.extract.reader"):
+        os.kill(pids[0], signal.SIGKILL)
+        got += list(items)
+    assert got == expected
+    assert "worker process died" in caplog.text
+    assert run.worker_pids() == []  # the pool is shut down at the end

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import threading
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,16 +35,16 @@ BLOCK_SIZE = 1 << 20
 #: The sha256 of no bytes (an empty payload).
 EMPTY_SHA256 = hashlib.sha256(b"").digest()
 
-_BUFFER: bytearray | None = None
+_LOCAL = threading.local()
 
 
 def _buffer() -> bytearray:
-    # One reusable buffer per process: hashing 20,000 small files must not
-    # allocate 20,000 megabytes of buffers.
-    global _BUFFER
-    if _BUFFER is None:
-        _BUFFER = bytearray(BLOCK_SIZE)
-    return _BUFFER
+    # One reusable buffer per thread: hashing 20,000 small files must not
+    # allocate 20,000 megabytes of buffers, and threads hash files at once.
+    buf: bytearray | None = getattr(_LOCAL, "buffer", None)
+    if buf is None:
+        buf = _LOCAL.buffer = bytearray(BLOCK_SIZE)
+    return buf
 
 
 def sha256_file(path: Path | str) -> tuple[str, int]:

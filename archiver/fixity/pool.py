@@ -1,11 +1,16 @@
-"""Parallel hashing across files, with processes.
+"""Parallel hashing across files, with threads or processes.
 
-SHA-256 is CPU-bound and holds the GIL for small updates, so ``--jobs N``
-means N worker processes. Work goes out in batches (many small files, or one
-big one, per batch) so per-task overhead stays small next to hashing, and at
-most a few batches per worker are in flight so memory stays flat however
-long the manifest is. Results come back in submission order, which keeps
-everything that is written from them deterministic.
+SHA-256 is CPU-bound and holds the GIL for small updates, so work that
+parses records means N worker processes; plain file hashing, which feeds
+hashlib 1 MiB blocks (it releases the GIL for those, as ``readinto`` does),
+runs in N threads instead: no process start-up, no pickling, and the first
+file is being hashed before a worker process could have been forked.
+
+Work goes out in batches (many small files, or one big one, per batch) so
+per-task overhead stays small next to hashing, and at most a few batches per
+worker are in flight so memory stays flat however long the manifest is.
+Results come back in submission order, which keeps everything that is
+written from them deterministic.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import TypeVar
 
 __all__ = ["batched", "default_jobs", "imap_ordered"]
@@ -64,8 +69,10 @@ def _start_method() -> str:
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
-def imap_ordered(fn: Callable[[T], R], tasks: Iterable[T], jobs: int) -> Iterator[R]:
-    """``map(fn, tasks)`` over ``jobs`` processes, in order, with a bounded window.
+def imap_ordered(fn: Callable[[T], R], tasks: Iterable[T], jobs: int, *,
+                 threads: bool = False) -> Iterator[R]:
+    """``map(fn, tasks)`` over ``jobs`` processes (or ``threads``), in order, with
+    a bounded window.
 
     With ``jobs <= 1`` everything runs in this process (no start-up cost).
     ``fn`` must be a module-level function; ``tasks`` are consumed lazily.
@@ -73,8 +80,13 @@ def imap_ordered(fn: Callable[[T], R], tasks: Iterable[T], jobs: int) -> Iterato
     if jobs <= 1:
         yield from map(fn, tasks)
         return
-    context = multiprocessing.get_context(_start_method())
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    pool: Executor
+    if threads:
+        pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="hash")
+    else:
+        context = multiprocessing.get_context(_start_method())
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+    with pool:
         pending: deque[Future[R]] = deque()
         try:
             for task in tasks:

@@ -219,7 +219,10 @@ class _Verifier:
 
     def run(self, items: Iterable[_Item]) -> None:
         inflight: deque[list[_Item]] = deque()
-        for results in imap_ordered(_check_batch, self._to_hash(items, inflight), self.jobs):
+        # Plain hashing runs in threads (hashlib and readinto release the GIL);
+        # a records scan parses in Python, so it needs processes.
+        for results in imap_ordered(_check_batch, self._to_hash(items, inflight), self.jobs,
+                                    threads=not self.records):
             for item, checked in zip(inflight.popleft(), results, strict=True):
                 self._checked(item, checked)
         self._pair_moved()

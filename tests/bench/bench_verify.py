@@ -3,6 +3,13 @@
 Not collected by pytest (tests/bench is in ``norecursedirs``). Run by hand::
 
     python tests/bench/bench_verify.py [--dir /tmp] [--keep] [--no-million]
+    python tests/bench/bench_verify.py --ratio [--gib 1 8] [--runs 7]
+
+``--ratio`` measures only ``verify --jobs 2`` against single-core ``openssl dgst
+-sha256``, end to end, over 1 GiB and over 8 GiB in 4 WARCs each (deleted
+after each case): the runs alternate (openssl, verify -j 2, verify -j 1) so
+a burst of load from other processes falls on all three, and the median of
+``--runs`` is reported with each run's ratio.
 
 It builds, under a fresh temporary folder (deleted at the end unless --keep):
 
@@ -303,17 +310,69 @@ def bench_million(top: Path) -> None:
     shutil.rmtree(root)
 
 
+def make_gib(root: Path, gib: int, files: int = 4) -> list[Path]:
+    """``gib`` GiB of stored WARC records in ``files`` WARCs of equal size."""
+    size = 8 << 20
+    records = (gib << 30) // size // files
+    return make_large(root, random.Random(gib), files=files, records=records, size=size)
+
+
+def bench_ratio(top: Path, gib: int, runs: int) -> dict[str, float]:
+    """Median wall seconds of openssl and ``verify --jobs 2/1`` over ``gib`` GiB, and ratios."""
+    import statistics
+
+    root = top / f"ratio-{gib}g"
+    files = make_gib(root, gib)
+    measure(archiver(root, "manifest", "--jobs", "2"))
+    rel = [str(p.relative_to(root)) for p in files]
+    cmds = {"openssl": ["openssl", "dgst", "-sha256", *rel],
+            "verify2": archiver(root, "verify", "--read-only", "--jobs", "2"),
+            "verify1": archiver(root, "verify", "--read-only", "--jobs", "1")}
+    times: dict[str, list[Run]] = {k: [] for k in cmds}
+    print(f"\n{gib} GiB in {len(files)} WARCs; load {_load()}")
+    for _ in range(runs):
+        for name, cmd in cmds.items():
+            times[name].append(measure(cmd, cwd=root))
+        o, v = times["openssl"][-1], times["verify2"][-1]
+        print(f"  openssl {o.seconds:6.3f} s (cpu {o.cpu:5.2f})  verify -j 2 {v.seconds:6.3f} s "
+              f"(cpu {v.cpu:5.2f})  ratio {o.seconds / v.seconds:4.2f}x")
+    med = {k: statistics.median(r.seconds for r in v) for k, v in times.items()}
+    cpu = {k: statistics.median(r.cpu for r in v) for k, v in times.items()}
+    ratios = sorted(o.seconds / v.seconds for o, v in zip(times["openssl"], times["verify2"],
+                                                          strict=True))
+    out = {"gib": gib, "openssl_s": med["openssl"], "verify2_s": med["verify2"],
+           "verify1_s": med["verify1"], "openssl_cpu": cpu["openssl"],
+           "verify2_cpu": cpu["verify2"], "ratio_of_medians": med["openssl"] / med["verify2"],
+           "median_ratio": statistics.median(ratios),
+           "jobs1_ratio": med["openssl"] / med["verify1"]}
+    print(f"  median: openssl {med['openssl']:.3f} s, verify -j 2 {med['verify2']:.3f} s, "
+          f"-j 1 {med['verify1']:.3f} s; verify -j 2 is {out['ratio_of_medians']:.2f}x openssl "
+          f"(median of per-run ratios {out['median_ratio']:.2f}x; -j 1 "
+          f"{out['jobs1_ratio']:.2f}x); CPU s: openssl {cpu['openssl']:.2f}, "
+          f"verify -j 2 {cpu['verify2']:.2f}")
+    shutil.rmtree(root)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dir", default="/tmp", help="where to make the data (default /tmp)")
     parser.add_argument("--keep", action="store_true", help="keep the data afterwards")
     parser.add_argument("--repeat", type=int, default=2, help="runs per timing (best taken)")
     parser.add_argument("--no-million", action="store_true", help="skip the 1M-file manifest")
+    parser.add_argument("--ratio", action="store_true",
+                        help="only verify --jobs 2 against openssl over --gib GiB")
+    parser.add_argument("--gib", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--runs", type=int, default=7, help="alternating runs for --ratio")
     args = parser.parse_args()
     top = Path(tempfile.mkdtemp(prefix="archiver-bench-", dir=args.dir))
     rng = random.Random(20240101)
     print(f"data under {top}; {os.cpu_count()} CPUs; {sys.version.split()[0]}")
     try:
+        if args.ratio:
+            for gib in args.gib:
+                bench_ratio(top, gib, args.runs)
+            return
         bench_large(top, rng, args.repeat)
         bench_single(top, args.repeat)
         bench_small(top, rng, args.repeat)

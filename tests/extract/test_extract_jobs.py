@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_extract_cli import PAGE, Warc
+from test_extract_cli import PAGE, SHELL, Warc, _with_dom
 from warcassert import sha256_label
 
 from archiver.cli import cli
@@ -27,10 +27,16 @@ def _page(i: int) -> bytes:
 
 @pytest.fixture
 def archive(tmp_path: Path) -> ArchiveRoot:
+    return make_archive(tmp_path / "archive")
+
+
+def make_archive(path: Path) -> ArchiveRoot:
     """Several WARCs: distinct pages, repeated captures, revisits (one met
     before its original), a payload that fails to extract captured twice, a
-    record whose digest lies, and a damaged WARC between good ones."""
-    root = ArchiveRoot(tmp_path / "archive")
+    record whose digest lies, a damaged WARC between good ones, pages whose
+    article is in their rendered DOM (one DOM damaged), and WARCs that break
+    off after a page with article text and after one without."""
+    root = ArchiveRoot(path)
     root.ensure()
     later = Warc(root.warcs / "2024/a.warc.gz")
     first = Warc(root.warcs / "2024/b.warc.gz")
@@ -50,6 +56,15 @@ def archive(tmp_path: Path) -> ArchiveRoot:
     for i in range(12, 30):
         last.response(f"http://e.org/{i}", _page(i), chunked=i % 2 == 0)
         last.response(f"http://e.org/{i}", _page(i))  # the same page again, close behind
+    _with_dom(last, "http://e.org/js", SHELL, _page(40))
+    _with_dom(last, "http://e.org/static", _page(41), SHELL)
+    _with_dom(last, "http://e.org/bad-dom", SHELL, _page(42), block_digest=sha256_label(b"x"))
+    for name, pages in (("e", [SHELL, _page(43)]), ("f", [_page(44), SHELL])):
+        cut = Warc(root.warcs / f"2024/{name}.warc.gz")
+        for n, body in enumerate(pages):
+            cut.response(f"http://e.org/{name}{n}", body)
+        with cut.path.open("ab") as fh:
+            fh.write(gzip.compress(b"WARC/1.1\r\nWARC-Type: broken"))
     return root
 
 
@@ -85,8 +100,11 @@ def test_library_items_and_order_do_not_depend_on_jobs(archive: ArchiveRoot) -> 
     # met before their original last.
     assert keys[0][0] == "warcs/2024/b.warc.gz"
     assert keys[-1][0] == "warcs/2024/a.warc.gz"
-    d = [k[1] for k in keys if k[0] == "warcs/2024/d.warc.gz"]
-    assert d == sorted(d) and len(d) == 18
+    d = [k[1] for k, i in zip(keys, items, strict=True)
+         if k[0] == "warcs/2024/d.warc.gz" and isinstance(i, Extracted)]
+    assert d == sorted(d) and len(d) == 18 + 3
+    dom = [i for i in items if isinstance(i, Extracted) and i.provenance.dom_record_id]
+    assert [i.provenance.target_uri for i in dom] == ["http://e.org/js"]
 
 
 def test_a_killed_worker_is_reported_and_every_page_still_done(

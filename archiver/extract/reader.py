@@ -170,6 +170,15 @@ class _Pending:
                               else f"cannot read original {self.original}: {message}")
 
 
+def _now(unit: ExtractFailure | _Pending | None) -> Extracted | ExtractFailure | None:
+    """``unit`` with its article extracted in this process."""
+    if not isinstance(unit, _Pending):
+        return unit
+    if unit.item is None:
+        unit.item = unit.outcome(_extract_page(unit.body, unit.url, unit.encoding))
+    return unit.item
+
+
 def _lacks_text(unit: _Pending) -> bool:
     """Whether a page's own HTML gave no article text (so its rendered DOM may)."""
     item = unit.item
@@ -448,7 +457,7 @@ class WarcExtraction:
                 else:
                     yield from held.values()
                     held.clear()
-                    item = self.record(path, entry.offset, record)
+                    item = self.unit(path, entry.offset, record)
                 entry.finish()  # a record found damaged at its end gives no article
                 if isinstance(item, _Pending) and item.item is None:
                     self._start(item)
@@ -500,7 +509,16 @@ class WarcExtraction:
                                                dom_record_id=record_id, dom_offset=offset))
         return unit
 
-    def record(self, path: Location, offset: int, record: Any) -> ExtractFailure | _Pending | None:
+    def record(self, path: Location, offset: int, record: Any) -> Extracted | ExtractFailure | None:
+        """The article (or failure) of one record, extracted here and now."""
+        return _now(self.unit(path, offset, record))
+
+    def resolve(self, rev: _Response, original: str) -> Extracted | ExtractFailure | None:
+        """A revisit's article from its original's record, extracted here and now."""
+        return _now(self.resolve_unit(rev, original))
+
+    def unit(self, path: Location, offset: int, record: Any) -> ExtractFailure | _Pending | None:
+        """One record's page to extract (or why not); None if it holds no HTML page."""
         kind = record.rec_type
         if kind not in {"response", "revisit"}:
             return None
@@ -554,7 +572,7 @@ class WarcExtraction:
         if original is None:
             self.pending.append(rev)
             return None
-        return self.resolve(rev, original)
+        return self.resolve_unit(rev, original)
 
     def original_of(self, rev: _Response) -> str | None:
         """The record ID of a revisit's original, if read: the one its
@@ -567,7 +585,7 @@ class WarcExtraction:
             return None
         return self.by_payload.get((rev.refers_to_uri or rev.target_uri, rev.payload_digest))
 
-    def resolve(self, rev: _Response, original: str) -> ExtractFailure | _Pending | None:
+    def resolve_unit(self, rev: _Response, original: str) -> ExtractFailure | _Pending | None:
         path, offset = self.responses[original]
         try:
             with open_read(path) as fh:
@@ -601,7 +619,7 @@ class WarcExtraction:
             if self._seen(rev.target_uri, rev.declared_digest):
                 continue
             if original is not None:
-                item = self.resolve(rev, original)
+                item = self.resolve_unit(rev, original)
                 if item is not None:
                     yield item
             else:

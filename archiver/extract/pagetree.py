@@ -188,6 +188,7 @@ class _PageBuilder(LXMLTreeBuilder):
         self.stack: list[Node | None] = [self.root]
         self.text: list[str] = []  # pending text (lxml may split a text node)
         self.head = 0  # depth inside <head>
+        self.head_at = 0  # stack size with the (first) <head> on top
         self.no_text = 0  # depth inside <rt>/<rp>
         self.pre = 0  # depth inside <pre>
         self.foreign: list[int] = []  # stack sizes with a dropped <svg>/<button> on top
@@ -209,12 +210,17 @@ class _PageBuilder(LXMLTreeBuilder):
         if parent is _DEAD:
             if self.head and name in _HEAD_NOTES:
                 self._note(name, attrs)
-            if not (self.foreign and name in _FLOW):
+            if self.head and len(self.stack) == self.head_at and name not in self.drop:
+                # Body content lxml left in a <head> that a stray unknown tag
+                # kept open (old pages without <body>) is the page's body.
+                parent = self.stack[self.head_at - 2]
+            elif not (self.foreign and name in _FLOW):
                 self.stack.append(_DEAD)
                 return
-            # An HTML block inside an <svg> or <button> the page never
-            # closed belongs to the nearest element still open outside.
-            parent = self.stack[self.foreign[0] - 2]
+            else:
+                # An HTML block inside an <svg> or <button> the page never
+                # closed belongs to the nearest element still open outside.
+                parent = self.stack[self.foreign[0] - 2]
             assert parent is not None
         node = None if name in self.drop else _admit(name, attrs, parent, self.page,
                                                           self.hidden)
@@ -222,6 +228,8 @@ class _PageBuilder(LXMLTreeBuilder):
             self._note(name, attrs)
             if name == "head":
                 self.head += 1
+                if self.head == 1:
+                    self.head_at = len(self.stack) + 1
             elif name in _FOREIGN and self.stack[-1] is not _DEAD:
                 self.foreign.append(len(self.stack) + 1)
             self.stack.append(_DEAD)

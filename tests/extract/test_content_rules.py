@@ -111,3 +111,35 @@ def test_a_page_of_short_blocks_gives_its_main_element_not_one_block() -> None:
     text = extract_article(page).text
     assert "Senior engineer 11" in text and PROSE.strip() in text
     assert "Category number" not in text
+
+
+def test_a_blog_posts_topic_classes_do_not_mark_it_as_boilerplate() -> None:
+    # A blog engine lists the post's categories and tags as classes; the
+    # slug "social-media" is the post's topic, not a share bar.
+    comments = "".join(f"<div class='comment'><p>{PROSE} Comment {i}.</p></div>"
+                       for i in range(4))
+    page = (f"<html><body><div class='post type-post status-publish hentry "
+            f"category-social-media tag-share'><div class='entry'><p>{PROSE}</p>"
+            f"<p>{PROSE}</p></div></div><div class='comments'>{comments}</div>"
+            f"<div class='module-content'><p>Disclaimer: the views expressed on this "
+            f"site are my own and not those of my employer.</p></div></body></html>")
+    text = extract_article(page).text
+    assert PROSE.strip() in text
+    assert "Disclaimer" not in text
+
+
+def test_page_builder_widget_blocks_are_the_article() -> None:
+    # A page builder names every block "<builder>-widget…", the article's too.
+    blocks = "".join(f"<div class='pb-element pb-widget pb-widget-text-editor'>"
+                     f"<div class='pb-widget-container'><p>{PROSE} Part {i}.</p></div></div>"
+                     for i in range(4))
+    page = f"<html><body><div class='pb-widget-wrap'>{blocks}</div></body></html>"
+    text = extract_article(page).text
+    assert all(f"Part {i}." in text for i in range(4))
+
+
+def test_body_content_left_in_an_unclosed_head_is_kept() -> None:
+    # An unknown tag in <head> before any <body> keeps lxml in the head.
+    page = (f"<html><head><title>A story</title><mbox><table><tr><td>"
+            f"<div><p>{PROSE}</p><p>{PROSE}</p></div></td></tr></table></mbox></head></html>")
+    assert PROSE.strip() in extract_article(page).text

@@ -942,14 +942,13 @@ def _spark_run(obj: Context, what: str, warcs: tuple[str, ...], output: Path, ma
         if what == "extract":
             frame = job.extract(session, warcs, split_bytes=split_bytes,
                                 root=obj.root if obj.root.is_archive() else None)
-            bad = "error"
         else:
             frame = job.verify(session, warcs)
-            bad = "problem"
         frame.write.parquet(str(output))
         written = session.read.parquet(str(output))
         rows = written.count()
-        problems = written.filter(written[bad].isNotNull()).count()
+        problems = written.filter(written["error"].isNotNull() if what == "extract"
+                                  else ~written["ok"]).count()
     except ArchiverError as exc:
         fail(exc)
     finally:
@@ -962,6 +961,7 @@ def _spark_run(obj: Context, what: str, warcs: tuple[str, ...], output: Path, ma
 
 
 @spark.command("extract")
+@_S3_ENDPOINT
 @_SPARK_WARCS
 @_SPARK_OUT
 @_MASTER
@@ -978,13 +978,15 @@ def spark_extract(obj: Context, /, warcs: tuple[str, ...], output: Path, master:
 
 
 @spark.command("verify")
+@_S3_ENDPOINT
 @_SPARK_WARCS
 @_SPARK_OUT
 @_MASTER
 @pass_ctx
 def spark_verify(obj: Context, /, warcs: tuple[str, ...], output: Path, master: str) -> None:
-    """Check every record of WARCS against its own digests (as `archiver verify
-    --records`) into Parquet: one row per WARC, its problem and damaged records."""
+    """Read every WARC of WARCS to its end and check every digest its records carry
+    into Parquet: one row per WARC, the entries of `archiver verify --records
+    WARC... --json`."""
     _spark_run(obj, "verify", warcs, output, master)
 
 

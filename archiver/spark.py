@@ -36,15 +36,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ArchiverError, ConfigError, WarcError
+from .errors import ArchiverError, ConfigError, LocationError, WarcError
 from .extract.reader import Extracted, ExtractFailure, Provenance, WarcExtraction
 from .fixity.recordindex import iter_groups
 from .root import ArchiveRoot
+from .warc.check import WarcCheck, check_warc
 from .warc.files import find_warc_files, is_arc_name, is_warc_name
-from .warc.location import location_name
+from .warc.location import basename, is_remote, list_warcs, location_name, open_read, parse_location
 from .warc.payload import DEFAULT_MAX_BODY
 from .warc.reader import RecordReader
-from .warc.scan import describe_exception, scan_warc
+from .warc.scan import describe_exception
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -97,6 +98,9 @@ def session(master: str = "local[*]", *, app_name: str = "archiver",
     builder = SparkSession.builder.master(master).appName(app_name)
     settings = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
                 "spark.sql.shuffle.partitions": "8"}
+    # Executors read s3:// with the driver's endpoint (credentials stay theirs).
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        settings["spark.executorEnv.AWS_ENDPOINT_URL"] = os.environ["AWS_ENDPOINT_URL"]
     if master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         settings.update({"spark.driver.host": "127.0.0.1",
@@ -110,11 +114,14 @@ def session(master: str = "local[*]", *, app_name: str = "archiver",
 
 
 def warc_locations(given: Iterable[str | Path]) -> list[str]:
-    """The WARC files named, with folders and glob patterns expanded (sorted)."""
+    """The WARC files named, with folders, ``s3://`` prefixes and (local) glob
+    patterns expanded, sorted; each a local path or an ``s3://`` URL."""
     out: list[str] = []
     for item in given:
         text = str(item)
-        if glob.has_magic(text):
+        if is_remote(text):
+            out.extend(location_name(found) for found in list_warcs(text))
+        elif glob.has_magic(text):
             matched = sorted(p for p in glob.glob(text, recursive=True)
                              if os.path.isfile(p) and is_warc_name(os.path.basename(p)))
             if not matched:
@@ -181,16 +188,16 @@ class _RangeRun(WarcExtraction):
     revisits it could not resolve (their original is elsewhere) for stage 2."""
 
     def __init__(self, path: str) -> None:
-        super().__init__([Path(path)], None, DEFAULT_MAX_BODY, True)
+        super().__init__([parse_location(path)], None, DEFAULT_MAX_BODY, True)
 
     def read_range(self, path: str, start: int, end: int | None
                    ) -> Iterator[Extracted | ExtractFailure]:
-        local = Path(path)
+        local = parse_location(path)
         it: RecordReader | None = None
         try:
-            with open(local, "rb") as fh:
+            with open_read(local) as fh:
                 fh.seek(start)
-                it = RecordReader(fh, arc=is_arc_name(local.name))
+                it = RecordReader(fh, arc=is_arc_name(basename(local)))
                 for record in it:
                     offset = int(it.offset)
                     if end is not None and offset >= end:
@@ -229,7 +236,7 @@ def _resolve_task(pair: tuple[Any, Any]) -> tuple[Any, ...] | None:
     """Stage 2: one revisit, with its original's record ID and place, read back."""
     rev, (original_path, offset, record_id) = pair
     run = _RangeRun(original_path)
-    run.responses[record_id] = (Path(original_path), offset)
+    run.responses[record_id] = (parse_location(original_path), offset)
     found = run.resolve(rev, record_id)
     return None if found is None else _row(found)
 
@@ -317,56 +324,54 @@ def extract(spark: SparkSession, paths: Iterable[str | Path], *,
 
 # -- verification ----------------------------------------------------------------------------
 
-def _verify_task(path: str) -> tuple[Any, ...]:
-    """One WARC read once: its sha256 and size, and every record failing its own digests."""
+def _verify_task(location: str) -> tuple[Any, ...]:
+    """One WARC read to its end (:func:`~archiver.warc.check.check_warc`): the entry
+    ``archiver verify --records WARC...`` reports for it."""
+    check: WarcCheck | None = None
+    problems: list[tuple[int | None, str]]
     try:
-        # Outside an archive, who wrote the file is unknown: accept a chunked
-        # payload digest over the chunk framing too, as extraction does.
-        scan = scan_warc(path, foreign=True)
+        check = check_warc(location)
+    except LocationError as exc:
+        problems = [(exc.offset, exc.reason)]
     except OSError as exc:
-        return (path, None, None, 0, "unreadable", f"cannot read: {exc.strerror or exc}", [])
-    damaged = [(r.offset, r.record_id, r.target_uri, "; ".join(r.mismatches))
-               for r in scan.records if r.mismatches]
-    if scan.error:
-        damaged.append((scan.error_offset or 0, "", None, f"cannot be parsed: {scan.error}"))
-    kind = detail = None
-    if damaged:
-        kind = "invalid-record"
-        detail = ("1 WARC record fails its own digests or cannot be read" if len(damaged) == 1
-                  else f"{len(damaged)} WARC records fail their own digests or cannot be read")
-    return (path, scan.sha256, scan.size, len(scan.records), kind, detail, damaged)
+        problems = [(None, f"cannot read: {exc.strerror or exc}")]
+    else:
+        problems = list(check.findings)
+        if check.records == 0 and not problems:
+            problems = [(0, "no WARC record in it")]
+    if check is None:
+        return (location, False, None, None, None, None, problems)
+    return (location, not problems, check.sha256, check.size, check.records,
+            check.digests_checked, problems)
 
 
 def _verify_schema() -> Any:
     from pyspark.sql import types as T
 
-    record = T.StructType([
+    problem = T.StructType([
         T.StructField("offset", T.LongType()),
-        T.StructField("record_id", T.StringType()),
-        T.StructField("target_uri", T.StringType()),
-        T.StructField("reason", T.StringType()),
+        T.StructField("problem", T.StringType()),
     ])
     return T.StructType([
-        T.StructField("warc", T.StringType()),
+        T.StructField("location", T.StringType()),
+        T.StructField("ok", T.BooleanType()),
         T.StructField("sha256", T.StringType()),
         T.StructField("size", T.LongType()),
         T.StructField("records", T.LongType()),
-        T.StructField("problem", T.StringType()),
-        T.StructField("detail", T.StringType()),
-        T.StructField("damaged", T.ArrayType(record)),
+        T.StructField("digests_checked", T.LongType()),
+        T.StructField("problems", T.ArrayType(problem)),
     ])
 
 
 def verify(spark: SparkSession, paths: Iterable[str | Path]) -> DataFrame:
-    """Each WARC's records checked against their own digests (as ``archiver verify
-    --records``), one row per WARC sorted by path: its sha256 and size, how many
-    records were read, and, when any fails, ``problem`` (``invalid-record``, or
-    ``unreadable`` when the file cannot be opened), ``detail`` and the
-    ``damaged`` records (offset, record ID, target URI, reason)."""
+    """Each WARC read to its end and every digest its records carry checked, one
+    row per WARC sorted by location: the entries of ``archiver verify --records
+    WARC... --json`` (``location``, ``ok``, ``sha256``, ``size``, ``records``,
+    ``digests_checked``, and ``problems``: each ``offset`` and ``problem``)."""
     _pyspark()
     files = warc_locations(paths)
     schema = _verify_schema()
     if not files:
         return spark.createDataFrame([], schema)
     rdd = spark.sparkContext.parallelize(files, len(files)).map(_verify_task)
-    return spark.createDataFrame(rdd, schema).orderBy("warc")
+    return spark.createDataFrame(rdd, schema).orderBy("location")

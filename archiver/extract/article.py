@@ -153,11 +153,12 @@ def _weight(blocks: list[Block]) -> int:
     return sum(len(text) for _, text in blocks)
 
 
-def _render(container: Node, span: tuple[int, int] | None = None) -> list[Block]:
+def _render(container: Node, span: tuple[int, int] | None = None, *,
+            links: bool = False) -> list[Block]:
     data_tables = _data_tables(container)
 
     def keep(child: Node) -> bool:
-        if keep_child(child, container):
+        if keep_child(child, container) or (links and child.cue >= 0):
             return True
         # A data table is data even when its cells are links (a list of films,
         # of cases, of detainees): the table and its cells are kept.
@@ -198,6 +199,15 @@ def _crosscheck(page: Page, container: Node, span: tuple[int, int], ld: JsonLd) 
     if _weight(blocks) < MIN_TEXT and container is not page.root:
         wider = _render(page.root)
         blocks = wider if _weight(wider) > _weight(blocks) else blocks
+    if _weight(blocks) < MIN_TEXT:
+        # Still next to nothing: the content is links (a listing of titles,
+        # an index), which the render prunes as link lists; keep them.
+        for scope in (container, page.root):
+            linked = _render(scope, links=True)
+            if _weight(linked) > _weight(blocks):
+                blocks = linked
+            if _weight(blocks) >= MIN_TEXT:
+                break
     declared = ld.body or ""
     if len(declared) < 200:
         return blocks

@@ -143,3 +143,10 @@ def test_body_content_left_in_an_unclosed_head_is_kept() -> None:
     page = (f"<html><head><title>A story</title><mbox><table><tr><td>"
             f"<div><p>{PROSE}</p><p>{PROSE}</p></div></td></tr></table></mbox></head></html>")
     assert PROSE.strip() in extract_article(page).text
+
+
+def test_a_page_that_is_only_a_list_of_links_keeps_them() -> None:
+    items = "".join(f"<li><a href='/r{i}'>owner{i} / project-{i}</a></li>" for i in range(15))
+    page = f"<html><body><main><h2>Trending</h2><ul>{items}</ul></main></body></html>"
+    text = extract_article(page).text
+    assert "owner14 / project-14" in text

@@ -122,10 +122,20 @@ def root(pristine: Path, tmp_path: Path) -> ArchiveRoot:
 _SKIPPED: list[str] = []
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+def _note_skip(report: pytest.TestReport | pytest.CollectReport) -> None:
     expected = [t for t in os.environ.get("ARCHIVER_EXPECTED_SKIP", "").split("|") if t]
     if report.skipped and not any(t in str(report.longrepr) for t in expected):
         _SKIPPED.append(report.nodeid)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _note_skip(report)
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    # A module-level importorskip skips the whole module at collection: no
+    # test report is made for its tests, so it must be counted here.
+    _note_skip(report)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

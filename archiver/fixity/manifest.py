@@ -28,7 +28,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..atomic import atomic_write, remove_stale_temps
 from ..errors import ArchiveRootError, ManifestError
@@ -37,9 +37,11 @@ from ..warc.files import OPEN_SUFFIX, is_imported
 from ..warc.handoff import forget_closed, pending_closed
 from ..warc.scan import RecordDigest, WarcScan, scan_warc
 from .events import EventType, append_event, manifest_recorded, tag_sha256
-from .evidencelog import EvidenceLog
 from .pool import batched, default_jobs, imap_ordered
 from .recordindex import copy_groups, write_group
+
+if TYPE_CHECKING:  # imported when a log is opened: verify never needs it
+    from .evidencelog import EvidenceLog
 
 __all__ = [
     "DiskEntry",
@@ -315,7 +317,7 @@ def rebuild_manifest(root: ArchiveRoot, *, jobs: int | None = None,
     records); then a checkpoint.
     """
     report = RebuildReport()
-    with root.writer_lock(), EvidenceLog.open(root, _listing(root)) as elog:
+    with root.writer_lock(), _open_log(root) as elog:
         manifest = root.manifest_path
         previous = _listing(root)() if manifest.exists() else {}
         diff = _Diff(manifest)
@@ -393,7 +395,7 @@ def append_leaves(root: ArchiveRoot, path: str, records: Sequence[RecordDigest])
     manifest lists ``path`` (root-relative). :func:`record_ingest` (capture,
     import) does this already. Takes the writer lock; returns the leaves appended.
     """
-    with root.writer_lock(), EvidenceLog.open(root, _listing(root)) as elog:
+    with root.writer_lock(), _open_log(root) as elog:
         count = elog.append_records(path, records)
         elog.commit(obj=path)
         return count
@@ -462,10 +464,17 @@ def record_ingest(root: ArchiveRoot, closed_warcs: Sequence[Path], *,
             remove_stale_temps(tag_file)  # what a run killed while rewriting them left
         # Asked before the log's own repair events can make it true again.
         recorded = manifest_recorded(root)
-        with EvidenceLog.open(root, _listing(root)) as elog:
+        with _open_log(root) as elog:
             new = _ingest(root, elog, closed_warcs, scans, accept_unreadable, detail, recorded)
             elog.commit(obj=new)
             return new
+
+
+def _open_log(root: ArchiveRoot) -> EvidenceLog:
+    """The archive's evidence log, in line with the manifest."""
+    from .evidencelog import EvidenceLog
+
+    return EvidenceLog.open(root, _listing(root))
 
 
 def _ingest(root: ArchiveRoot, elog: EvidenceLog, closed_warcs: Sequence[Path],

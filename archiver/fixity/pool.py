@@ -15,12 +15,11 @@ written from them deterministic.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import TypeVar
 
 __all__ = ["batched", "default_jobs", "imap_ordered"]
@@ -59,6 +58,8 @@ def batched(items: Iterable[T], size: Callable[[T], int]) -> Iterator[list[T]]:
 
 
 def _start_method() -> str:
+    import multiprocessing
+
     # fork starts workers at once with everything imported (the CLI's own
     # imports take longer than hashing a gigabyte); but forking a process that
     # has other threads (a test's HTTP server) can copy a held lock, so then
@@ -84,6 +85,11 @@ def imap_ordered(fn: Callable[[T], R], tasks: Iterable[T], jobs: int, *,
     if threads:
         pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="hash")
     else:
+        # Imported here: a plain fixity check never starts a process, and
+        # multiprocessing's imports are a good part of its start-up.
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         context = multiprocessing.get_context(_start_method())
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
     with pool:

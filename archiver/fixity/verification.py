@@ -44,7 +44,6 @@ from ..warc.scan import (
     scan_warc,
 )
 from .events import EventType, append_event, tag_sha256, utc_now
-from .evidencelog import check_members
 from .manifest import (
     DiskEntry,
     ManifestEntry,
@@ -436,6 +435,8 @@ def verify_archive(
 def _log_mismatches(root: ArchiveRoot) -> list[Problem]:
     """One ``log-mismatch`` problem per file whose stored records differ from their leaves."""
     by_file: dict[str, list[DamagedRecord]] = {}
+    from .evidencelog import check_members  # (records mode only: spare the start-up)
+
     for bad in check_members(root):
         by_file.setdefault(bad.file, []).append(
             DamagedRecord(bad.offset, bad.record_id, bad.target_uri, bad.reason))

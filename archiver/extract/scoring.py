@@ -31,6 +31,9 @@ ARTICLE_SHARE = 0.5
 # A teaser list: at least CARDS block children, nine in ten of them alike, each
 # a linked headline (15+ characters) with an unlinked excerpt of 20-200.
 CARDS = 4
+# How many times an element marked as content inside a wrapper marked by a
+# class word must outweigh every other candidate to be taken all the same.
+DOMINANT = 3.0
 # The most a link-heavy block not marked as boilerplate takes off a run of children.
 LINK_DIP = 3 * BLOCK_COST
 # A pick holding less than this share of the page's text is a fragment of it.
@@ -122,7 +125,13 @@ def _id_cue(ident: str) -> str:
 
 
 def _strongly_negative(names: str) -> bool:
-    return bool(re.search(r"comment|share|social|related|footer|sidebar|nav", names, re.I))
+    # A script hook ("js-social-images") says what a script does with the
+    # element, not what the element is: it does not outweigh a content word.
+    return bool(_STRONG.search(_JS_HOOK.sub(" ", names)))
+
+
+_STRONG = re.compile(r"comment|share|social|related|footer|sidebar|nav", re.IGNORECASE)
+_JS_HOOK = re.compile(r"(?:^|(?<=\s))js-\S*", re.IGNORECASE)
 
 
 def _gain(node: Node) -> float:
@@ -231,15 +240,24 @@ def choose_content(page: Page) -> tuple[Node, int, int]:
     Falls back to the whole root when nothing stands out.
     """
     best, best_value = page.root, float("-inf")
+    framed, framed_value = page.root, float("-inf")
     inside_boilerplate = _inside_boilerplate(page)
     for node in page.nodes:
         if node.inline or node.chars == 0:
             continue
         value = node.window[2] * _selection_weight(node)
-        if id(node) in inside_boilerplate:
+        hard = inside_boilerplate.get(id(node))
+        if hard is not None:
+            if not hard and node.cue > 0 and value > framed_value:
+                framed, framed_value = node, value
             value *= 0.1
         if value > best_value:
             best, best_value = node, value
+    if framed_value > DOMINANT * best_value > 0:
+        # An element marked as content that outweighs everything else many
+        # times over is the article, even inside a wrapper whose class names
+        # a share bar or social buttons (not comments, a sidebar or a menu).
+        best, best_value = framed, framed_value
     start, end, _ = best.window
     if best_value <= 0:
         return best, 0, len(best.children)
@@ -276,22 +294,35 @@ def _bridge_back(node: Node, start: int) -> int:
     return best_start
 
 
-def _inside_boilerplate(page: Page) -> set[int]:
-    """ids of nodes inside a minor element marked as boilerplate (comments, aside…).
+def _inside_boilerplate(page: Page) -> dict[int, bool]:
+    """ids of nodes inside a minor element marked as boilerplate (comments, aside…),
+    each with whether a mark is "hard" (a tag or role; comments, other stories,
+    a sidebar, a menu or a footer), not only a word such as "share".
 
     Marks on elements holding most of the page (a body class "has-sidebar")
     say nothing about where the article is, so they do not count.
     """
     limit = 0.95 * page.root.chars
-    marked: set[int] = set()
+    marked: dict[int, bool] = {}
     for node in page.nodes:  # parents come before their children
         parent = node.parent
-        if parent is not None and (
-            id(parent) in marked
-            or (parent.cue < 0 and parent.chars < limit and parent.tag not in {"body", "form"})
-        ):
-            marked.add(id(node))
+        if parent is None:
+            continue
+        hard = marked.get(id(parent))
+        if parent.cue < 0 and parent.chars < limit and parent.tag not in {"body", "form"}:
+            hard = bool(hard) or _hard_mark(parent)
+        if hard is not None:
+            marked[id(node)] = hard
     return marked
+
+
+_HARD = re.compile(r"sidebar|footer|nav|header|menu|widget", re.IGNORECASE)
+
+
+def _hard_mark(node: Node) -> bool:
+    names = f"{node.attr('class')} {node.attr('id')}"
+    return (node.tag in _NEGATIVE_TAGS or node.attr("role").lower() in _NEGATIVE_ROLES
+            or bool(_OTHER_TEXT.search(names) or _HARD.search(names)))
 
 
 def _selection_weight(node: Node) -> float:

@@ -150,3 +150,29 @@ def test_a_page_that_is_only_a_list_of_links_keeps_them() -> None:
     page = f"<html><body><main><h2>Trending</h2><ul>{items}</ul></main></body></html>"
     text = extract_article(page).text
     assert "owner14 / project-14" in text
+
+
+def test_an_article_inside_a_share_wrapper_outweighing_all_else_is_kept() -> None:
+    # The wrapper holds under half the page's prose (a long thread of
+    # comments follows), but its article element outweighs every other
+    # candidate many times over.
+    comments = "".join(f"<div class='comment'><p>{PROSE} Comment {i}.</p></div>"
+                       for i in range(8))
+    page = (f"<html><body><div class='notice'><p>{COOKIES}</p></div>"
+            f"<div class='share_wrapper'><div class='article'>{f'<p>{PROSE}</p>' * 6}"
+            f"</div></div><div id='comments'>{comments}</div></body></html>")
+    text = extract_article(page).text
+    assert PROSE.strip() in text
+    assert "cookies" not in text
+
+
+def test_a_script_hook_class_does_not_sink_the_content_it_names() -> None:
+    # "js-social-images" says what a script does with the element.
+    comments = "".join(f"<div class='comment'><p>{PROSE} Comment {i}.</p></div>"
+                       for i in range(8))
+    page = (f"<html><body><h1>Traders in the county see their bank accounts frozen</h1>"
+            f"<div class='module content-module js-social-images'>"
+            f"{f'<p>{PROSE}</p>' * 3}</div><div id='comments'>{comments}</div></body></html>")
+    text = extract_article(page).text
+    assert PROSE.strip() in text
+    assert "Comment 1." not in text

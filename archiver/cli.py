@@ -605,7 +605,7 @@ def verify(obj: Context, /, warcs: tuple[Location, ...], quick: bool, records: b
 def _verify_given_records(obj: Context, given: tuple[Location, ...], as_json: bool) -> None:
     """``verify --records WARC...``: each record's digests against its own headers."""
     from .errors import LocationError
-    from .warc.check import WarcCheck, check_warc
+    from .warc.check import check_records
     from .warc.location import list_warcs, location_name
 
     files = bad = 0
@@ -622,18 +622,7 @@ def _verify_given_records(obj: Context, given: tuple[Location, ...], as_json: bo
         for warc in found:
             files += 1
             name = location_name(warc)
-            check: WarcCheck | None = None
-            problems: list[tuple[int | None, str]]
-            try:
-                check = check_warc(warc)
-            except LocationError as exc:
-                problems = [(exc.offset, exc.reason)]
-            except OSError as exc:
-                problems = [(None, f"cannot read: {exc.strerror or exc}")]
-            else:
-                problems = list(check.findings)
-                if check.records == 0 and not problems:
-                    problems = [(0, "no WARC record in it")]
+            check, problems = check_records(warc)
             bad += bool(problems)
             entry: dict[str, Any] = {"location": name, "ok": not problems,
                                      "problems": [{"offset": o, "problem": p}

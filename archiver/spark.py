@@ -36,11 +36,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ArchiverError, ConfigError, LocationError, WarcError
+from .errors import ArchiverError, ConfigError, WarcError
 from .extract.reader import Extracted, ExtractFailure, Provenance, WarcExtraction
 from .fixity.recordindex import iter_groups
 from .root import ArchiveRoot
-from .warc.check import WarcCheck, check_warc
+from .warc.check import check_records
 from .warc.files import find_warc_files, is_arc_name, is_warc_name
 from .warc.location import basename, is_remote, list_warcs, location_name, open_read, parse_location
 from .warc.payload import DEFAULT_MAX_BODY
@@ -325,20 +325,9 @@ def extract(spark: SparkSession, paths: Iterable[str | Path], *,
 # -- verification ----------------------------------------------------------------------------
 
 def _verify_task(location: str) -> tuple[Any, ...]:
-    """One WARC read to its end (:func:`~archiver.warc.check.check_warc`): the entry
+    """One WARC read to its end (:func:`~archiver.warc.check.check_records`): the entry
     ``archiver verify --records WARC...`` reports for it."""
-    check: WarcCheck | None = None
-    problems: list[tuple[int | None, str]]
-    try:
-        check = check_warc(location)
-    except LocationError as exc:
-        problems = [(exc.offset, exc.reason)]
-    except OSError as exc:
-        problems = [(None, f"cannot read: {exc.strerror or exc}")]
-    else:
-        problems = list(check.findings)
-        if check.records == 0 and not problems:
-            problems = [(0, "no WARC record in it")]
+    check, problems = check_records(location)
     if check is None:
         return (location, False, None, None, None, None, problems)
     return (location, not problems, check.sha256, check.size, check.records,

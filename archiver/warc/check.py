@@ -27,7 +27,10 @@ from .files import is_arc_name
 from .location import Location, basename, open_read
 from .scan import describe_exception
 
-__all__ = ["WarcCheck", "check_warc"]
+__all__ = ["Finding", "WarcCheck", "check_records", "check_warc"]
+
+#: one problem found in a WARC: the record offset (None: the whole file) and what
+Finding = tuple[int | None, str]
 
 
 @dataclass
@@ -165,6 +168,24 @@ def check_warc(path: Location) -> WarcCheck:
             pass
         check.sha256, check.size = reader.digest.hexdigest(), reader.pos
     return check
+
+
+def check_records(location: Location) -> tuple[WarcCheck | None, list[Finding]]:
+    """``verify --records WARC...``'s verdict on one WARC (the CLI's and the Spark
+    job's): its check (None where it could not be read) and its problems, an
+    unreadable file and a file without a record among them; never raises."""
+    from ..errors import LocationError
+
+    try:
+        check = check_warc(location)
+    except LocationError as exc:
+        return None, [(exc.offset, exc.reason)]
+    except OSError as exc:
+        return None, [(None, f"cannot read: {exc.strerror or exc}")]
+    problems: list[Finding] = list(check.findings)
+    if check.records == 0 and not problems:
+        problems = [(0, "no WARC record in it")]
+    return check, problems
 
 
 def _compare(check: WarcCheck, offset: int, record: Any, digests: _RecordDigests) -> None:

@@ -91,7 +91,6 @@ class JsonLd:
     name: str | None = None
     author: str | None = None
     published: str | None = None
-    body: str | None = None
     url: str | None = None
     site_name: str | None = None
     description: str | None = None
@@ -159,7 +158,6 @@ def _jsonld_fields(obj: dict[str, Any]) -> JsonLd:
         name=_text(obj.get("name")),
         author=_text(obj.get("author") or obj.get("creator")),
         published=_text(obj.get("datePublished") or obj.get("dateCreated")),
-        body=obj.get("articleBody") if isinstance(obj.get("articleBody"), str) else None,
         url=_text(obj.get("url") or page_url),
         site_name=_text(obj.get("publisher")),
         description=_text(obj.get("description")),

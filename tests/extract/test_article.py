@@ -132,15 +132,6 @@ def test_chinese_byline_and_language() -> None:
     assert article.language == "zh"
 
 
-def test_json_ld_article_body_rescues_a_wrong_pick() -> None:
-    story = " ".join(f"Sentence {i} of the real story, with details." for i in range(40))
-    ld = {"@type": "NewsArticle", "headline": "H", "articleBody": story}
-    decoy = f"<div class='teasers'><p>{PROSE * 4}</p></div>"
-    head = f"<script type='application/ld+json'>{json.dumps(ld)}</script>"
-    article = extract_article(_page(decoy, head))
-    assert "Sentence 39 of the real story" in article.text
-
-
 def test_title_heading_is_not_repeated_in_the_text() -> None:
     head = "<meta property='og:title' content='Raids in Ili'>"
     body = f"<article><h1>Raids in Ili</h1><p>{PROSE}</p><p>{PROSE}</p></article>"

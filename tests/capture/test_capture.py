@@ -315,7 +315,7 @@ def test_hosts_are_fetched_concurrently(tmp_path: Path) -> None:
     try:
         for server in hosts:
             body = f"<p>slow {server.host}</p>".encode()
-            server.route("/slow", Response(body=body, delay=0.6))
+            server.route("/slow", Response(body=body, delay=1.5))
         urls = [s.url("/slow") for s in hosts]
         t0 = time.monotonic()
         report, recs = run(tmp_path / "parallel", urls, concurrency=4)
@@ -329,7 +329,9 @@ def test_hosts_are_fetched_concurrently(tmp_path: Path) -> None:
     assert report.captured == 4
     assert {r.headers["WARC-IP-Address"] for r in by_type(recs, "response")} == {
         "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"}
-    assert serial >= 2.4 and parallel < 1.8
+    # Relative, not absolute: a loaded machine slows both runs' fixed costs
+    # (start-up, catalog, manifest) alike; four 1.5 s waits overlap or add up.
+    assert serial >= 6.0 and parallel < 0.6 * serial
 
 
 # --------------------------------------------------------------- limits and bad servers

@@ -27,21 +27,17 @@ import argparse
 import contextlib
 import json
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
-from bench_capture import WORDS, free_port, serve_forever, stop_child, timed, wait_ready
+from bench_capture import WORDS, Run, timed
+from bench_requisites import site_server
 
 HOST = "127.0.0.1"
-TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css", ".png": "image/png",
-         ".json": "application/json"}
 # The smallest valid PNG (1x1), for the images: decoding cost is not the point.
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e2a4b3d5"
@@ -71,18 +67,6 @@ def make_site(folder: Path, pages: int) -> list[str]:
   document.title = d.headline; }});</script></body></html>""")
         paths.append(f"/page{n}.html")
     return paths
-
-
-@contextlib.contextmanager
-def site_server(root: Path) -> Iterator[int]:
-    port = free_port([HOST])
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", str(root), str(port)],
-                            stdin=subprocess.DEVNULL)
-    try:
-        wait_ready([HOST], port, proc)
-        yield port
-    finally:
-        stop_child(proc, signal.SIGTERM)
 
 
 def playwright_alone(urls_file: str, timeout: float) -> int:
@@ -116,15 +100,6 @@ def playwright_alone(urls_file: str, timeout: float) -> int:
     return 0 if done == len(urls) else 1
 
 
-@dataclass
-class Run:
-    tool: str
-    seconds: float
-    cpu: float
-    ok: bool
-    note: str = ""
-
-
 def run_archiver(urls: Path, work: Path, pages: int) -> Run:
     root = work / "archiver-root"
     shutil.rmtree(root, ignore_errors=True)
@@ -146,12 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)  # internal: child server
     parser.add_argument("--playwright-alone", help=argparse.SUPPRESS)  # internal: reference
     args = parser.parse_args(argv)
-    if args.serve:
-        serve_forever(Path(args.serve[0]), int(args.serve[1]), [HOST], types=TYPES)
-        return 0
     if args.playwright_alone:
         return playwright_alone(args.playwright_alone, 30.0)
     if shutil.which("chromium") is None:

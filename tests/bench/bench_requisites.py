@@ -48,7 +48,7 @@ POOL = 60  # photos the pages draw from
 PHOTOS_PER_PAGE = 14
 TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css", ".js": "text/javascript",
          ".png": "image/png", ".jpg": "image/jpeg", ".ico": "image/x-icon",
-         ".woff2": "font/woff2"}
+         ".woff2": "font/woff2", ".json": "application/json"}
 
 
 def make_site(folder: Path, pages: int, seed: int = 2017) -> list[str]:

@@ -4,7 +4,8 @@
     python tests/bench/bench_extract.py                      # ours + trafilatura, everything
     python tests/bench/bench_extract.py --only ours --tuning --save /tmp/a.json
     python tests/bench/bench_extract.py --only ours --tuning --compare /tmp/a.json
-    python tests/bench/bench_extract.py --only ours --tuning --worst 20 --folds 0 1 2
+    python tests/bench/bench_extract.py --only ours --tuning --worst 20 --folds fold0 fold1
+    python tests/bench/bench_extract.py --only ours --tuning --behind 30 --groups dragnet
     python tests/bench/bench_extract.py --write-baseline
 
 Scores every extractor on the same decoded pages in the same run: shingle
@@ -18,7 +19,10 @@ around each call, so other processes on the machine do not count) and the
 ratio of ours to trafilatura from the same run.
 
 ``--tuning`` leaves the validation sites out of the run entirely; per-page
-listings (``--worst``, ``--catastrophes``, ``--compare``) never show them.
+listings (``--worst``, ``--behind``, ``--catastrophes``, ``--compare``) never
+show them. ``--behind N`` lists the N pages of ``--folds`` where trafilatura's
+F1 (from the ``--ref`` cache) beats ours by the most, with both P/R: where
+ours loses text that trafilatura keeps.
 ``--compare`` reports, fold by fold, how many pages a change moved by more
 than 0.01 F1, better and worse: a rule is kept when it helps the folds it was
 not tuned on.
@@ -347,6 +351,21 @@ def print_worst(result: Result, pages: list[DevPage], n: int, folds: list[str]) 
         print(f"{pid:<44} f1={score:.3f} p={pr:.3f} r={rc:.3f}")
 
 
+def print_behind(result: Result, ref: dict[str, tuple[float, float]], pages: list[DevPage],
+                 n: int, folds: list[str]) -> None:
+    """The N pages of ``folds`` where trafilatura's F1 beats ours by the most."""
+    rows = []
+    for p in pages:
+        if fold_name(p) in folds and p.id in ref:
+            gap = f1(ref[p.id]) - f1(result.pr[p.id])
+            if gap > 0:
+                rows.append((-gap, p.id))
+    for gap, pid in sorted(rows)[:n]:
+        (mp, mr), (tp, tr) = result.pr[pid], ref[pid]
+        print(f"{pid:<44} -{-gap:.3f}  ours p={mp:.3f} r={mr:.3f}  "
+              f"trafilatura p={tp:.3f} r={tr:.3f}")
+
+
 def load(args: argparse.Namespace) -> list[DevPage]:
     pages: list[DevPage] = []
     if "dev" in args.data:
@@ -398,6 +417,8 @@ def main() -> None:
     ap.add_argument("--worst", type=int, default=0, help="list ours' N worst tuning pages")
     ap.add_argument("--folds", nargs="*", default=["dev", "fold0", "fold1", "fold2"],
                     help="folds --worst and --catastrophes look at (dev, fold0…fold4)")
+    ap.add_argument("--behind", type=int, default=0,
+                    help="list the N pages of --folds where trafilatura (--ref) beats ours most")
     ap.add_argument("--catastrophes", action="store_true", help="list them (tuning folds)")
     ap.add_argument("--save", type=Path, help="write ours' per-page P/R (tuning sites only)")
     ap.add_argument("--compare", type=Path, help="changed pages against a --save file")
@@ -438,6 +459,9 @@ def main() -> None:
     if args.worst:
         print(f"\nours, {args.worst} worst pages in", " ".join(args.folds))
         print_worst(mine, pages, args.worst, args.folds)
+    if args.behind:
+        print(f"\nours, {args.behind} pages furthest behind trafilatura in", " ".join(args.folds))
+        print_behind(mine, ref, pages, args.behind, args.folds)
     if args.compare:
         compare(mine, pages, json.loads(args.compare.read_text()),
                 args.folds if args.changed else [])

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import hashlib
+import mmap
+import os
 import threading
 from pathlib import Path
 from typing import IO, Any
@@ -47,20 +50,70 @@ def _buffer() -> bytearray:
     return buf
 
 
+#: Files at least this large are hashed through a memory map (see below).
+MAP_THRESHOLD = 4 * BLOCK_SIZE
+#: The size of one mapped window: the process never maps more of a file at once.
+MAP_WINDOW = 64 * BLOCK_SIZE
+
+
 def sha256_file(path: Path | str) -> tuple[str, int]:
     """The lowercase hex SHA-256 and size of the file at ``path``, streamed.
+
+    A regular file of :data:`MAP_THRESHOLD` bytes or more is hashed from the
+    page cache through a read-only memory map, one :data:`MAP_WINDOW` at a
+    time: ``read()`` would copy every byte into a buffer first, a sixth of the
+    CPU of hashing it (the kernel's copy is what ``verify --jobs 2`` pays on
+    top of ``openssl dgst``). Smaller files, and anything that cannot be mapped
+    (pipes, some network file systems), are read in :data:`BLOCK_SIZE` blocks.
+    A file that changes size while it is hashed raises :class:`OSError` naming
+    it, so a digest of a file still being written is never reported as the
+    file's. (As with every memory-mapped reader, ``b3sum`` among them, a file
+    another program truncates while it is mapped ends the process with
+    SIGBUS; archiver never truncates a sealed file, and a read-only check
+    loses nothing by stopping.)
 
     Raises :class:`OSError` (missing, unreadable, a directory, a dangling link…).
     """
     digest = hashlib.sha256()
-    size = 0
-    buf = _buffer()
-    view = memoryview(buf)
     with open(path, "rb", buffering=0) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size >= MAP_THRESHOLD and _hash_mapped(fh, size, digest):
+            if os.fstat(fh.fileno()).st_size != size:
+                raise OSError(errno.EAGAIN, "changed size while being hashed; verify it again",
+                              str(path))
+            return digest.hexdigest(), size
+        size = 0
+        buf = _buffer()
+        view = memoryview(buf)
         while n := fh.readinto(buf):
             digest.update(view[:n])
             size += n
     return digest.hexdigest(), size
+
+
+def _hash_mapped(fh: IO[bytes], size: int, digest: Any) -> bool:
+    """Feed ``size`` bytes of ``fh`` to ``digest`` through mapped windows.
+
+    Returns False, having fed nothing, when the file cannot be mapped.
+    """
+    offset = 0
+    while offset < size:
+        length = min(MAP_WINDOW, size - offset)
+        try:
+            window = mmap.mmap(fh.fileno(), length, offset=offset, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):
+            if offset == 0:
+                return False
+            raise
+        with window, memoryview(window) as view:
+            # Sequential read-ahead; each update releases the GIL (over 2 KiB),
+            # so threads hash files at once.
+            if hasattr(window, "madvise"):  # not on Windows
+                window.madvise(mmap.MADV_SEQUENTIAL)
+            for start in range(0, length, BLOCK_SIZE):
+                digest.update(view[start:start + BLOCK_SIZE])
+        offset += length
+    return True
 
 
 def sha256_label(digest: bytes) -> str:

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import mmap
+import random
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import archiver.hashing as hashing
 from archiver.hashing import (
     BLOCK_SIZE,
     EMPTY_SHA256,
+    MAP_THRESHOLD,
     parse_digest,
     sha256_file,
     sha256_hex,
@@ -26,6 +31,47 @@ def test_sha256_file_matches_hashlib_across_block_boundaries(tmp_path: Path, siz
     path = tmp_path / "f"
     path.write_bytes(data)
     assert sha256_file(path) == (hashlib.sha256(data).hexdigest(), size)
+
+
+@pytest.mark.parametrize("size", [MAP_THRESHOLD - 1, MAP_THRESHOLD, 5 * BLOCK_SIZE + 17,
+                                  7 * BLOCK_SIZE])
+def test_mapped_hashing_matches_hashlib_across_window_boundaries(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    # Windows of one block, so a few MiB cross several of them.
+    monkeypatch.setattr(hashing, "MAP_WINDOW", BLOCK_SIZE)
+    data = random.Random(size).randbytes(size)
+    path = tmp_path / "f"
+    path.write_bytes(data)
+    assert sha256_file(path) == (hashlib.sha256(data).hexdigest(), size)
+
+
+def test_large_files_hashed_in_threads_at_once_each_get_their_own_digest(tmp_path: Path) -> None:
+    blobs = [random.Random(i).randbytes(MAP_THRESHOLD + i * 4099) for i in range(4)]
+    paths = []
+    for i, blob in enumerate(blobs):
+        paths.append(tmp_path / f"f{i}")
+        paths[-1].write_bytes(blob)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(sha256_file, paths))
+    assert got == [(hashlib.sha256(b).hexdigest(), len(b)) for b in blobs]
+
+
+def test_a_file_that_grows_while_mapped_is_an_error_naming_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "growing.warc.gz"
+    path.write_bytes(bytes(MAP_THRESHOLD))
+    real_mmap = mmap.mmap
+
+    def map_then_append(*args: object, **kwargs: object) -> mmap.mmap:
+        # Another process appends while the first window is being hashed.
+        with path.open("ab") as fh:
+            fh.write(b"more")
+        return real_mmap(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hashing.mmap, "mmap", map_then_append)
+    with pytest.raises(OSError, match="changed size while being hashed") as caught:
+        sha256_file(path)
+    assert caught.value.filename == str(path)
 
 
 def test_sha256_file_of_a_missing_file_or_a_folder_raises_oserror(tmp_path: Path) -> None:

@@ -404,7 +404,10 @@ class WarcExtraction:
                     _extract_page, unit.body, unit.url, unit.encoding).result()
             except BrokenProcessPool:
                 self.close()
-                outcome = (None, False, "the worker process died extracting this page")
+                # Not an unreadable record: the page was read and given to
+                # a worker twice, and each time the worker was killed.
+                outcome = (None, True, "the worker process died extracting this page "
+                           "(out of memory, or killed), alone as well; try it with --jobs 1")
             self._finish(unit, outcome)
 
     def _give(self, item: Extracted | ExtractFailure) -> Extracted | ExtractFailure:

@@ -4,10 +4,12 @@ that dies is reported and its pages done again."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import logging
 import os
 import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -126,3 +128,64 @@ def test_a_killed_worker_is_reported_and_every_page_still_done(
     assert got == expected
     assert "worker process died" in caplog.text
     assert run.worker_pids() == []  # the pool is shut down at the end
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads worker CPU from /proc")
+def test_a_page_that_kills_its_worker_every_time_is_that_records_failure(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    root = ArchiveRoot(tmp_path / "archive")
+    root.ensure()
+    warc = Warc(root.warcs / "a.warc.gz")
+    for i in range(4):
+        warc.response(f"http://e.org/{i}", _page(i))
+    # A page that takes seconds of CPU to parse, within the body limit; the
+    # watcher below kills any worker that has spent over 1.5 s of CPU, as the
+    # kernel's OOM killer or an operator would a runaway worker: every time
+    # the page is tried, its worker dies.
+    slow = (b"<html><body>" + b"".join(b"<div><p>w%d</p></div>" % i for i in range(220_000))
+            + b"</body></html>")
+    warc.response("http://e.org/slow", slow)
+    for i in range(4, 8):
+        warc.response(f"http://e.org/{i}", _page(i))
+    run = extract_warcs([warc.path], root=root, jobs=2)
+    done = threading.Event()
+    killed: list[int] = []
+
+    def watch() -> None:
+        while not done.wait(0.05):
+            try:
+                pids = run.worker_pids()
+            except RuntimeError:  # the pool's table changed while read
+                continue
+            for pid in pids:
+                if pid not in killed and _cpu_seconds(pid) > 1.5:
+                    killed.append(pid)
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="archiver.extract.reader"):
+            items = list(run)
+    finally:
+        done.set()
+        watcher.join()
+    assert len(killed) == 2  # the page's first try, and its try alone
+    failures = [i for i in items if isinstance(i, ExtractFailure)]
+    assert [f.message for f in failures] == ["the worker process died extracting this page (out "
+                                             "of memory, or killed), alone as well; try it with "
+                                             "--jobs 1"]
+    assert failures[0].warc_file == "warcs/a.warc.gz" and failures[0].offset is not None
+    assert sorted(i.provenance.target_uri or "" for i in items if isinstance(i, Extracted)) == \
+        sorted(f"http://e.org/{i}" for i in range(8))
+    assert "worker process died" in caplog.text
+    assert run.worker_pids() == []

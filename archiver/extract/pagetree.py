@@ -366,6 +366,12 @@ def _note_head(name: str, attrs: Mapping[str, object], page: Page) -> None:
 
 def _count(node: Node) -> None:
     """Fill in a node's text statistics from its children (all complete by now)."""
+    if node.inline and node.tag != "a" and any(
+            isinstance(c, Node) and not c.inline for c in node.children):
+        # An inline element wrapping blocks (a <span> or <font> around the
+        # paragraphs of an article) lays them out as a block would: it is one,
+        # so the article it holds can be chosen and its best run found.
+        node.inline = False
     node.values = values = [0.0] * len(node.children)
     for i, child in enumerate(node.children):
         if isinstance(child, str):

@@ -176,3 +176,17 @@ def test_a_script_hook_class_does_not_sink_the_content_it_names() -> None:
     text = extract_article(page).text
     assert PROSE.strip() in text
     assert "Comment 1." not in text
+
+
+def test_an_article_wrapped_in_an_inline_element_is_found_whole() -> None:
+    # A <span> around the article's paragraphs, with a comment thread inside
+    # it after them: the span is a block holding the article, so the best run
+    # of its paragraphs is taken, not only the strongest single paragraph.
+    firsts = [f"Paragraph {i} of the report: {PROSE}" for i in range(4)]
+    comments = "".join(f"<div class='comment'><p>{PROSE} Reader {i} agrees.</p></div>"
+                       for i in range(12))
+    page = (f"<html><body><div class='article-content'><span class='innerdesc'>"
+            f"{''.join(f'<p>{p}</p>' for p in firsts)}{comments}</span></div></body></html>")
+    text = extract_article(page).text
+    assert all(p.strip() in text for p in firsts)
+    assert "Reader" not in text

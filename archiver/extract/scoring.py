@@ -36,6 +36,8 @@ CARDS = 4
 DOMINANT = 3.0
 # The most a link-heavy block not marked as boilerplate takes off a run of children.
 LINK_DIP = 3 * BLOCK_COST
+# Link density above which a short <p> inside the article is pruned as links.
+LINKED_PARAGRAPH = 0.8
 # A pick holding less than this share of the page's text is a fragment of it.
 SMALL_PICK = 0.2
 
@@ -382,6 +384,13 @@ def _harmless(child: Node | str, container: Node) -> bool:
     return child.cue >= 0 and child.link_chars == 0 and keep_child(child, container)
 
 
+def _link_limit(child: Node) -> float:
+    """The link density above which a short block inside the article is a link
+    list. A <p> is a sentence that links its words (names, sources, "we
+    launched X yesterday"): only one that is nearly all links is pruned."""
+    return LINKED_PARAGRAPH if child.tag == "p" else 0.5
+
+
 def keep_child(child: Node, container: Node) -> bool:
     """Whether a child element inside the chosen container is article text."""
     if child.inline:
@@ -390,7 +399,7 @@ def keep_child(child: Node, container: Node) -> bool:
         return True
     if child.cue < 0:
         return False
-    if child.link_density > 0.5 and child.chars - child.link_chars < 200:
+    if child.link_density > _link_limit(child) and child.chars - child.link_chars < 200:
         return False
     names = f"{child.attr('class')} {child.attr('id')} {child.attr('rel')}"
     is_byline = _BYLINE.search(names) or child.attr("itemprop").lower() == "author"

@@ -190,3 +190,15 @@ def test_an_article_wrapped_in_an_inline_element_is_found_whole() -> None:
     text = extract_article(page).text
     assert all(p.strip() in text for p in firsts)
     assert "Reader" not in text
+
+
+def test_a_sentence_that_links_most_of_its_words_is_kept() -> None:
+    linked = ("<p>Yesterday <a href='/a'>the rights group</a> published "
+              "<a href='/b'>its report on the detention camps</a>, citing "
+              "<a href='/c'>satellite images and leaked police files</a>.</p>")
+    menu = "<p><a href='/x'>Home</a> <a href='/y'>World news and more</a></p>"
+    page = (f"<html><body><div class='story'>{f'<p>{PROSE}</p>' * 3}{linked}{menu}"
+            f"{f'<p>{PROSE}</p>' * 2}</div></body></html>")
+    text = extract_article(page).text
+    assert "its report on the detention camps" in text
+    assert "World news and more" not in text

@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin
 
@@ -345,7 +346,42 @@ def read_published(page: Page, ld: JsonLd, before: str, text: str,
             break
         labelled = _DATE_LABEL.search(where)
         found = find_date_in_text(where[labelled.end():][:80]) if labelled else None
-    return found
+    return found or _date_element(page)
+
+
+# Class, id or itemprop words of an element that prints a date: "entry-date",
+# "c-meta__date", "post-meta", "publishedAt" (split on camelCase like cues).
+_DATE_NAME = re.compile(r"(?:^|\s)(?:date|dateline|datetime|time|timestamp|published|publish"
+                        r"|publication|pubdate|posted|postdate|meta)s?(?:$|\s)", re.IGNORECASE)
+_NAME_SPLIT = re.compile(r"(?<=[a-z])(?=[A-Z])|[\d_-]+")
+
+
+@lru_cache(maxsize=4096)
+def _names_a_date(names: str) -> bool:
+    return _DATE_NAME.search(_NAME_SPLIT.sub(" ", names)) is not None
+
+
+def _date_element(page: Page) -> str | None:
+    """The first date, in document order, printed by a short element whose
+    class, id or itemprop names a date or the post's meta line (or in its
+    ``datetime``, ``content`` or ``title``): the last resort when the page
+    declares none and none stands next to the article text."""
+    for node in page.root.iter():
+        if not node.attrs:
+            continue
+        names = f"{node.attr('class')} {node.attr('id')} {node.attr('itemprop')}"
+        if not names.strip() or not _names_a_date(names):
+            continue
+        for key in ("datetime", "content", "title"):
+            value = node.attr(key)[:100]
+            iso = (to_iso(value) or find_date_in_text(value)) if value else None
+            if iso:
+                return iso
+        if node.chars <= 100:
+            iso = find_date_in_text(_node_text(node)[:200])
+            if iso:
+                return iso
+    return None
 
 
 def read_language(page: Page, ld: JsonLd, text: str) -> str | None:

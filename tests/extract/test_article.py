@@ -175,6 +175,27 @@ def test_a_blog_date_labelled_below_the_post_is_used() -> None:
     assert extract_article(_page(body)).published == "2005-07-31T12:30:00"
 
 
+@pytest.mark.parametrize("element", [
+    "<div class='postMeta-hGQ02T'>Sep 15, 2025</div>",
+    "<li class='c-meta__date'>September 15, 2025</li>",
+    "<span class='entry-date'><time>15 September 2025</time></span>",
+    "<span itemprop='published-date' content='Published Sep 15, 2025 at 5:00 PM'>Sep 15</span>",
+], ids=["camel-meta", "bem-date", "entry-date", "content-attribute"])
+def test_a_date_element_is_the_last_resort(element: str) -> None:
+    # Far from the text (a page header's meta line, then a long menu), so
+    # neither the text before the article nor the article dates it.
+    menu = "".join(f"<li><a href='/s{i}'>Section number {i}</a></li>" for i in range(60))
+    story = f"<article><p>{PROSE}</p><p>{PROSE}</p></article>"
+    body = f"<header>{element}<ul>{menu}</ul></header>{story}"
+    assert extract_article(_page(body)).published == "2025-09-15"
+    # A date the page declares comes first; a long element is not a date line.
+    head = "<meta property='article:published_time' content='2024-01-02'>"
+    assert extract_article(_page(body, head)).published == "2024-01-02"
+    long = f"<div class='meta'>Sep 15, 2025 {PROSE}</div>"
+    assert extract_article(_page(f"<header>{long}<ul>{menu}</ul></header>{story}")
+                           ).published is None
+
+
 @pytest.mark.parametrize("wrap", [
     "<![CDATA[{}]]>", "//<![CDATA[\n{}\n//]]>", "<!--{}-->", "{};",
 ], ids=["cdata", "js-cdata", "comment", "semicolon"])

@@ -51,7 +51,7 @@ _NEGATIVE = re.compile(
     r"|recommend\w*|related|replies|reply|rss|share|sharing|sidebar"
     r"|signup|social|sponsor\w*|subscribe|subscription|tags?"
     r"|toolbar|tools|login|copyright|hidden|sr-only"
-    r"|most-popular|popular|trending|more-stories|byline|author-bio))"
+    r"|most-popular|popular|trending|more-stories|byline|bio))"
     r"(?:$|[\s_-])",
     re.IGNORECASE,
 )

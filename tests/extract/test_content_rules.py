@@ -202,3 +202,17 @@ def test_a_sentence_that_links_most_of_its_words_is_kept() -> None:
     text = extract_article(page).text
     assert "its report on the detention camps" in text
     assert "World news and more" not in text
+
+
+def test_an_authors_bio_inside_the_article_is_left_out() -> None:
+    # Bios run past the 200 characters under which an author line is pruned
+    # anyway; "bio" names them in any builder's class scheme ("card__bio").
+    bio = ("Jane Doe is a senior correspondent who has covered courts, prisons and "
+           "police for fifteen years. She has reported from twelve countries, won three "
+           "national awards, and teaches reporting at the city university. ")
+    page = (f"<html><body><article><p>{PROSE}</p><p>{PROSE}</p><p>{PROSE}</p>"
+            f"<div class='writer-card'><div class='writer-card__bio'><p>{bio}</p></div>"
+            f"</div></article></body></html>")
+    text = extract_article(page).text
+    assert PROSE.strip() in text
+    assert "correspondent" not in text

@@ -51,7 +51,7 @@ _NEGATIVE = re.compile(
     r"|recommend\w*|related|replies|reply|rss|share|sharing|sidebar"
     r"|signup|social|sponsor\w*|subscribe|subscription|tags?"
     r"|toolbar|tools|login|copyright|hidden|sr-only"
-    r"|most-popular|popular|trending|more-stories|byline|bio))"
+    r"|most-popular|popular|trending|more-stories|byline|bio|disclaimer|disclosure))"
     r"(?:$|[\s_-])",
     re.IGNORECASE,
 )

@@ -216,3 +216,14 @@ def test_an_authors_bio_inside_the_article_is_left_out() -> None:
     text = extract_article(page).text
     assert PROSE.strip() in text
     assert "correspondent" not in text
+
+
+def test_a_disclosure_or_disclaimer_box_inside_the_article_is_left_out() -> None:
+    note = ("This post may contain affiliate links: when you buy through them we may earn "
+            "a commission, at no cost to you. Read our policy to learn more about it.")
+    page = (f"<html><body><article><div class='affiliate-disclosure'><p>{note}</p></div>"
+            f"<p>{PROSE}</p><p>{PROSE}</p><p>{PROSE}</p>"
+            f"<div class='legal-disclaimer-box'><p>{note}</p></div></article></body></html>")
+    text = extract_article(page).text
+    assert PROSE.strip() in text
+    assert "commission" not in text

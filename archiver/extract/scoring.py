@@ -38,6 +38,8 @@ DOMINANT = 3.0
 LINK_DIP = 3 * BLOCK_COST
 # Link density above which a short <p> inside the article is pruned as links.
 LINKED_PARAGRAPH = 0.8
+# Unlinked characters that make a kept <p> next to the run part of the article.
+LINKED_WORDS = 30
 # A pick holding less than this share of the page's text is a fragment of it.
 SMALL_PICK = 0.2
 
@@ -381,7 +383,13 @@ def _harmless(child: Node | str, container: Node) -> bool:
         return True
     if child.inline:
         return child.own_link == 0 and child.score >= 0
-    return child.cue >= 0 and child.link_chars == 0 and keep_child(child, container)
+    if child.cue < 0 or not keep_child(child, container):
+        return False
+    # A paragraph that links some of its words scores below zero (links cost
+    # double) though the render keeps it: at the edge of the run it is the
+    # article's lead or its last words, not a link list.
+    return child.link_chars == 0 or (
+        child.tag == "p" and child.own_chars - child.own_link >= LINKED_WORDS)
 
 
 def _link_limit(child: Node) -> float:

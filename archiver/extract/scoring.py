@@ -395,8 +395,16 @@ def _harmless(child: Node | str, container: Node) -> bool:
 def _link_limit(child: Node) -> float:
     """The link density above which a short block inside the article is a link
     list. A <p> is a sentence that links its words (names, sources, "we
-    launched X yesterday"): only one that is nearly all links is pruned."""
-    return LINKED_PARAGRAPH if child.tag == "p" else 0.5
+    launched X yesterday"): only one that is nearly all links is pruned. An
+    item of a list that is mostly not links is one point of that list (a
+    checklist whose steps link to guides), whatever its own links."""
+    if child.tag == "p":
+        return LINKED_PARAGRAPH
+    parent = child.parent
+    if (child.tag == "li" and parent is not None and parent.tag in {"ul", "ol"}
+            and parent.link_density <= 0.5):
+        return 1.0
+    return 0.5
 
 
 def keep_child(child: Node, container: Node) -> bool:

@@ -240,3 +240,17 @@ def test_a_lead_sentence_linking_its_words_starts_the_article() -> None:
     text = extract_article(page).text
     assert text.startswith("Today the rights group in exile released")
     assert "Home" not in text
+
+
+def test_a_linked_item_of_a_list_of_prose_is_kept() -> None:
+    items = ("<li>Draw up a budget for the whole year and keep to it</li>"
+             "<li><a href='/venues'>Research the venues near you</a></li>"
+             "<li>Ask your family who can help on the day, and when</li>"
+             "<li><a href='/party'>Pop the question to your friends</a></li>"
+             "<li>Book the photographer once the date is fixed</li>")
+    links = "".join(f"<li><a href='/t{i}'>Another story number {i}</a></li>" for i in range(5))
+    page = (f"<html><body><div class='story'><p>{PROSE}</p><ul>{items}</ul><p>{PROSE}</p>"
+            f"<ul>{links}</ul><p>{PROSE}</p></div></body></html>")
+    text = extract_article(page).text
+    assert "Research the venues near you" in text and "Pop the question" in text
+    assert "Another story" not in text

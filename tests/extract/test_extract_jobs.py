@@ -109,13 +109,19 @@ def test_library_items_and_order_do_not_depend_on_jobs(archive: ArchiveRoot) -> 
     assert [i.provenance.target_uri for i in dom] == ["http://e.org/js"]
 
 
-def test_a_killed_worker_is_reported_and_every_page_still_done(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def _one_warc(tmp_path: Path, pages: list[tuple[str, bytes]]) -> tuple[ArchiveRoot, Warc]:
+    """An archive with one WARC holding a response for each (URL, body)."""
     root = ArchiveRoot(tmp_path / "archive")
     root.ensure()
     warc = Warc(root.warcs / "a.warc.gz")
-    for i in range(60):
-        warc.response(f"http://e.org/{i}", _page(i))
+    for url, body in pages:
+        warc.response(url, body)
+    return root, warc
+
+
+def test_a_killed_worker_is_reported_and_every_page_still_done(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    root, warc = _one_warc(tmp_path, [(f"http://e.org/{i}", _page(i)) for i in range(60)])
     expected = list(extract_warcs([warc.path], root=root))
     run = extract_warcs([warc.path], root=root, jobs=2)
     items = iter(run)
@@ -138,23 +144,16 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads worker CPU from /proc")
 def test_a_page_that_kills_its_worker_every_time_is_that_records_failure(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    root = ArchiveRoot(tmp_path / "archive")
-    root.ensure()
-    warc = Warc(root.warcs / "a.warc.gz")
-    for i in range(4):
-        warc.response(f"http://e.org/{i}", _page(i))
     # A page that takes seconds of CPU to parse, within the body limit; the
     # watcher below kills any worker that has spent over 1.5 s of CPU, as the
     # kernel's OOM killer or an operator would a runaway worker: every time
     # the page is tried, its worker dies.
     slow = (b"<html><body>" + b"".join(b"<div><p>w%d</p></div>" % i for i in range(220_000))
             + b"</body></html>")
-    warc.response("http://e.org/slow", slow)
-    for i in range(4, 8):
-        warc.response(f"http://e.org/{i}", _page(i))
+    pages = [(f"http://e.org/{i}", _page(i)) for i in range(8)]
+    root, warc = _one_warc(tmp_path, [*pages[:4], ("http://e.org/slow", slow), *pages[4:]])
     run = extract_warcs([warc.path], root=root, jobs=2)
     done = threading.Event()
     killed: list[int] = []

@@ -134,7 +134,9 @@ def _strongly_negative(names: str) -> bool:
     return bool(_STRONG.search(_JS_HOOK.sub(" ", names)))
 
 
-_STRONG = re.compile(r"comment|share|social|related|footer|sidebar|nav", re.IGNORECASE)
+# A modal or pop-up overlays the page: its "content" or "body" is never the article's.
+_STRONG = re.compile(r"comment|share|social|related|footer|sidebar|nav|modal|popup",
+                     re.IGNORECASE)
 _JS_HOOK = re.compile(r"(?:^|(?<=\s))js-\S*", re.IGNORECASE)
 
 

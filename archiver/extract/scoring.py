@@ -34,8 +34,8 @@ CARDS = 4
 # How many times an element marked as content inside a wrapper marked by a
 # class word must outweigh every other candidate to be taken all the same.
 DOMINANT = 3.0
-# The most a link-heavy block not marked as boilerplate takes off a run of children.
-LINK_DIP = 3 * BLOCK_COST
+# The most a block not marked as boilerplate takes off a run of children.
+BLOCK_DIP = 3 * BLOCK_COST
 # Link density above which a short <p> inside the article is pruned as links.
 LINKED_PARAGRAPH = 0.8
 # Unlinked characters that make a kept <p> next to the run part of the article.
@@ -182,11 +182,12 @@ def score_page(page: Page) -> None:
                 else:
                     node.values[i] = _contribution(child)
                     total += node.values[i]
-                    if child.cue >= 0 and child.link_density > 0.5:
-                        # A link-heavy block inside the prose (names linked to
-                        # profiles, a digest of headlines) is pruned when
-                        # rendered; it must not end the run of children.
-                        node.values[i] = max(node.values[i], -LINK_DIP)
+                    if child.cue >= 0:
+                        # A block inside the prose that is not marked as
+                        # boilerplate but scores below zero (names linked to
+                        # profiles, a digest of headlines, a table or a list
+                        # of short cells) must not end the run of children.
+                        node.values[i] = max(node.values[i], -BLOCK_DIP)
         node.score = total
         node.window = _best_run(node.values)
 

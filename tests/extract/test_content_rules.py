@@ -266,3 +266,20 @@ def test_the_content_of_a_modal_is_not_the_article() -> None:
     text = extract_article(page).text
     assert PROSE.strip() in text
     assert "Register" not in text
+
+
+def test_a_table_of_short_cells_inside_the_prose_does_not_end_the_article() -> None:
+    # Each short cell costs a block's fixed cost and the linked names cost
+    # double, so the table scores far below zero; it is not marked as
+    # boilerplate, and prose follows it.
+    rows = "".join(f"<tr><td>{i}</td><td><a href='/p{i}'>Prison {i}</a></td><td>{100 + i}</td>"
+                   f"<td>N/A</td></tr>" for i in range(20))
+    second = ("Later that week the court released some of them on bail, their lawyers said, "
+              "while others remain held without charge in the city's detention centre. ")
+    page = (f"<html><body><div class='x1'>{f'<p>{PROSE}</p>' * 2}<table>{rows}</table>"
+            f"{f'<p>{second}</p>' * 2}</div><div class='x3'><p>{COOKIES}</p></div>"
+            f"</body></html>")
+    text = extract_article(page).text
+    assert PROSE.strip() in text and second.strip() in text
+    assert "107" in text
+    assert "cookies" not in text

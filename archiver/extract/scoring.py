@@ -40,6 +40,10 @@ BLOCK_DIP = 3 * BLOCK_COST
 LINKED_PARAGRAPH = 0.8
 # Unlinked characters that make a kept <p> next to the run part of the article.
 LINKED_WORDS = 30
+# Up to this many characters, an element marked as a byline or an author
+# (a byline, or an author's box with a photo caption and a bio) is not
+# article text; a longer one may be a post wrapper named after its author.
+AUTHOR_BOX = 1000
 # A pick holding less than this share of the page's text is a fragment of it.
 SMALL_PICK = 0.2
 
@@ -422,4 +426,4 @@ def keep_child(child: Node, container: Node) -> bool:
         return False
     names = f"{child.attr('class')} {child.attr('id')} {child.attr('rel')}"
     is_byline = _BYLINE.search(names) or child.attr("itemprop").lower() == "author"
-    return not (is_byline and child.chars < 200)
+    return not (is_byline and child.chars < AUTHOR_BOX)

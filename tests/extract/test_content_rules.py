@@ -283,3 +283,17 @@ def test_a_table_of_short_cells_inside_the_prose_does_not_end_the_article() -> N
     assert PROSE.strip() in text and second.strip() in text
     assert "107" in text
     assert "cookies" not in text
+
+
+def test_an_author_box_with_a_long_bio_is_left_out() -> None:
+    box = ("<div class='author-info'><h4>About the author</h4><p>Sam Roe has reported on "
+           "courts and police for twenty years, first in Lagos, then in Nairobi, and now "
+           "from the capital, where she covers the justice ministry. She studied law, "
+           "worked as a clerk at the high court, and wrote two books on pre-trial "
+           "detention. Her work has won the national press award twice. She lives with "
+           "her family and two dogs by the river, and she is on leave until the spring; "
+           "write to the desk in the meantime.</p></div>")
+    page = f"<html><body><div class='story'>{f'<p>{PROSE}</p>' * 6}{box}</div></body></html>"
+    text = extract_article(page).text
+    assert PROSE.strip() in text
+    assert "Sam Roe" not in text and "About the author" not in text

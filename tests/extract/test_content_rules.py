@@ -297,3 +297,17 @@ def test_an_author_box_with_a_long_bio_is_left_out() -> None:
     text = extract_article(page).text
     assert PROSE.strip() in text
     assert "Sam Roe" not in text and "About the author" not in text
+
+
+def test_a_paragraph_chosen_as_the_article_is_kept_whole() -> None:
+    # A post written as one <p> of lines: its last lines are links to sources;
+    # the best run of its inline children ends before them, but a paragraph
+    # is one block of text, not a list of parts to choose from.
+    sources = "".join(f"<br>\u2022 <a href='/s{i}'>Source article number {i} on lectures</a>"
+                      f" (a journal)" for i in range(4))
+    page = (f"<html><body><div class='x1'><p><a href='/'>Home</a></p></div>"
+            f"<div class='entry'><p>{PROSE}<br>{PROSE}<br>Some reading:{sources}</p></div>"
+            f"</body></html>")
+    text = extract_article(page).text
+    assert PROSE.strip() in text
+    assert "Source article number 3 on lectures" in text

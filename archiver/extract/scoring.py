@@ -278,11 +278,10 @@ def choose_content(page: Page) -> tuple[Node, int, int]:
     semantic = _semantic_ancestor(best, best_value, page.root.chars)
     if semantic is not None:
         return semantic, 0, len(semantic.children)
-    if best.tag in _PARAGRAPHS and not any(
-            isinstance(c, Node) and not c.inline for c in best.children):
-        # A paragraph (a post written as one <p> of lines) is one block of
-        # text: the best run of its inline parts would cut off its last
-        # lines at their links.
+    if not any(isinstance(c, Node) and not c.inline for c in best.children):
+        # A block of inline text only (a post written as one <p> or <div> of
+        # <br> lines) is one paragraph: the best run of its inline parts
+        # would cut off its first or last lines at their links.
         return best, 0, len(best.children)
     start, end = _widen(best, start, end)
     return best, _bridge_back(best, start), end

@@ -311,3 +311,16 @@ def test_a_paragraph_chosen_as_the_article_is_kept_whole() -> None:
     text = extract_article(page).text
     assert PROSE.strip() in text
     assert "Source article number 3 on lectures" in text
+
+
+def test_a_post_of_loose_lines_in_a_div_is_kept_whole() -> None:
+    # The post body is a <div> of text and <br>, no paragraphs: its first
+    # line links most of its words, and the best run of its inline parts
+    # started after it.
+    lead = ("Come to <a href='/e'>the book event about the detention camps</a> at "
+            "<a href='/s'>The Reading Bookshop downtown</a> on Saturday")
+    page = (f"<html><body><div class='x1'><p><a href='/'>Home</a></p></div>"
+            f"<div class='post-body'>{lead}<br><br>{PROSE}<br><br>{PROSE}</div>"
+            f"</body></html>")
+    text = extract_article(page).text
+    assert text.startswith("Come to the book event")

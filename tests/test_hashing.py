@@ -6,6 +6,8 @@ import base64
 import hashlib
 import mmap
 import random
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -126,3 +128,22 @@ def test_foreign_digest_encodings_all_parse_to_the_same_hex(alg: str) -> None:
              base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()]
     for form in forms:
         assert parse_digest(f"{alg}:{form}") == (alg, raw.hex()), form
+
+
+def test_hashing_a_large_file_keeps_the_resident_size_bounded(tmp_path: Path) -> None:
+    # Mapped pages count in a process's resident size: the windows, not the
+    # file, must bound it. 192 MiB of holes reads as zeros, quickly.
+    big = tmp_path / "big.warc.gz"
+    with big.open("wb") as fh:
+        fh.truncate(192 << 20)
+    small = tmp_path / "small"
+    small.write_bytes(b"x")
+    script = ("import resource, sys\nfrom archiver.hashing import sha256_file\n"
+              "sha256_file(sys.argv[1])\n"
+              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    peak = {}
+    for path in (small, big):
+        done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True,
+                              text=True, check=True)
+        peak[path] = int(done.stdout) * 1024
+    assert peak[big] - peak[small] < 48 << 20, peak

@@ -1078,9 +1078,9 @@ def extract(obj: Context, /, warcs: tuple[Location, ...], html_file: Path | None
         ExtractFailure,
         extract_html_file,
         extract_warcs,
-        usable_cpus,
     )
     from .extract.render import render_extracted
+    from .workers import usable_cpus
 
     if html_file is not None and warcs:
         fail(ConfigError("give WARC files or --html FILE, not both"))

@@ -86,7 +86,7 @@ def test_the_subpackages_exist() -> None:
     # extract/ and fixity/ from above as interop/ does and is imported by nothing
     top = sorted(p.stem for p in PACKAGE.glob("*.py"))
     assert top == ["__init__", "__main__", "atomic", "cli", "demo", "errors", "hashing",
-                   "root", "sizes", "spark", "version"]
+                   "root", "sizes", "spark", "version", "workers"]
 
 
 @pytest.mark.parametrize("area", sorted(FORBIDDEN))
@@ -107,7 +107,7 @@ def test_nothing_imports_cli() -> None:
 
 def test_shared_modules_import_no_pipeline() -> None:
     shared = {"archiver.errors", "archiver.version", "archiver.atomic", "archiver.root",
-              "archiver.hashing", "archiver.sizes"}
+              "archiver.hashing", "archiver.sizes", "archiver.workers"}
     wrong = sorted(f"{m} imports {t}" for m, targets in _graph().items() if m in shared
                    for t in targets if _area(t) in {"warc", "capture", "extract", "fixity", "cli"})
     assert wrong == []

@@ -33,10 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import multiprocessing
-import os
 import re
-import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -54,6 +51,7 @@ from ..warc.location import Location, location_name, open_read
 from ..warc.payload import DEFAULT_MAX_BODY, decode_content, read_payload
 from ..warc.reader import RecordReader
 from ..warc.record import DOM_URN, iter_records
+from ..workers import process_context
 from .article import MIN_TEXT, Article, extract_article
 
 __all__ = [
@@ -63,7 +61,6 @@ __all__ = [
     "WarcExtraction",
     "extract_html_file",
     "extract_warcs",
-    "usable_cpus",
 ]
 
 log = logging.getLogger(__name__)
@@ -196,14 +193,6 @@ def _extract_page(body: bytes, url: str, encoding: str | None) -> _Outcome:
     except Exception as exc:  # lxml and friends raise many types on hostile input
         return None, False, str(exc)
     return article, text_sha256(article.text)
-
-
-def usable_cpus() -> int:
-    """The CPUs this process may run on (the default ``extract --jobs``)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 #: Pages in flight per worker (enough to keep each busy while this process
@@ -343,13 +332,7 @@ class WarcExtraction:
 
     def _pool(self) -> ProcessPoolExecutor:
         if self.pool is None:
-            # fork starts workers at once with everything imported; but forking
-            # a process that has other threads (a test's HTTP server) can copy
-            # a held lock, so then workers come from a clean forkserver.
-            methods = multiprocessing.get_all_start_methods()
-            method = ("fork" if "fork" in methods and threading.active_count() == 1
-                      else "forkserver" if "forkserver" in methods else "spawn")
-            self.pool = ProcessPoolExecutor(self.jobs, multiprocessing.get_context(method))
+            self.pool = ProcessPoolExecutor(self.jobs, process_context())
         return self.pool
 
     def _submit(self, unit: _Pending) -> None:

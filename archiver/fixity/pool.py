@@ -15,12 +15,12 @@ written from them deterministic.
 
 from __future__ import annotations
 
-import os
-import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import TypeVar
+
+from ..workers import process_context, usable_cpus
 
 __all__ = ["batched", "default_jobs", "imap_ordered"]
 
@@ -36,11 +36,7 @@ WINDOW_PER_JOB = 3
 
 def default_jobs() -> int:
     """The default ``--jobs``: the CPUs this process may use, at most 8."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(8, cpus))
+    return min(8, usable_cpus())
 
 
 def batched(items: Iterable[T], size: Callable[[T], int]) -> Iterator[list[T]]:
@@ -55,19 +51,6 @@ def batched(items: Iterable[T], size: Callable[[T], int]) -> Iterator[list[T]]:
             batch, total = [], 0
     if batch:
         yield batch
-
-
-def _start_method() -> str:
-    import multiprocessing
-
-    # fork starts workers at once with everything imported (the CLI's own
-    # imports take longer than hashing a gigabyte); but forking a process that
-    # has other threads (a test's HTTP server) can copy a held lock, so then
-    # workers come from a clean forkserver instead.
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return "fork"
-    return "forkserver" if "forkserver" in methods else "spawn"
 
 
 def imap_ordered(fn: Callable[[T], R], tasks: Iterable[T], jobs: int, *,
@@ -85,13 +68,9 @@ def imap_ordered(fn: Callable[[T], R], tasks: Iterable[T], jobs: int, *,
     if threads:
         pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="hash")
     else:
-        # Imported here: a plain fixity check never starts a process, and
-        # multiprocessing's imports are a good part of its start-up.
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures import ProcessPoolExecutor  # (see process_context)
 
-        context = multiprocessing.get_context(_start_method())
-        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=process_context())
     with pool:
         pending: deque[Future[R]] = deque()
         try:

@@ -20,6 +20,7 @@ from urllib.parse import urljoin
 from .blocks import fold
 from .dates import find_date_in_text, to_iso
 from .pagetree import Node, Page
+from .scoring import class_words
 
 __all__ = ["JsonLd", "Metadata", "read_jsonld", "read_metadata"]
 
@@ -350,15 +351,14 @@ def read_published(page: Page, ld: JsonLd, before: str, text: str,
 
 
 # Class, id or itemprop words of an element that prints a date: "entry-date",
-# "c-meta__date", "post-meta", "publishedAt" (split on camelCase like cues).
+# "c-meta__date", "post-meta", "publishedAt" (split into words as cues are).
 _DATE_NAME = re.compile(r"(?:^|\s)(?:date|dateline|datetime|time|timestamp|published|publish"
                         r"|publication|pubdate|posted|postdate|meta)s?(?:$|\s)", re.IGNORECASE)
-_NAME_SPLIT = re.compile(r"(?<=[a-z])(?=[A-Z])|[\d_-]+")
 
 
 @lru_cache(maxsize=4096)
 def _names_a_date(names: str) -> bool:
-    return _DATE_NAME.search(_NAME_SPLIT.sub(" ", names)) is not None
+    return _DATE_NAME.search(class_words(names)) is not None
 
 
 def _date_element(page: Page) -> str | None:

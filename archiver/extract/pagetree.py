@@ -95,6 +95,10 @@ class Node:
             return ""
         return " ".join(value) if isinstance(value, list) else str(value)
 
+    def holds_blocks(self) -> bool:
+        """Whether any child element is a block (not inline)."""
+        return any(isinstance(c, Node) and not c.inline for c in self.children)
+
     def iter(self) -> list[Node]:
         """This node and its element descendants, in document order."""
         out: list[Node] = []
@@ -366,8 +370,7 @@ def _note_head(name: str, attrs: Mapping[str, object], page: Page) -> None:
 
 def _count(node: Node) -> None:
     """Fill in a node's text statistics from its children (all complete by now)."""
-    if node.inline and node.tag != "a" and any(
-            isinstance(c, Node) and not c.inline for c in node.children):
+    if node.inline and node.tag != "a" and node.holds_blocks():
         # An inline element wrapping blocks (a <span> or <font> around the
         # paragraphs of an article) lays them out as a block would: it is one,
         # so the article it holds can be chosen and its best run found.

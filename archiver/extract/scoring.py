@@ -105,7 +105,7 @@ def _cue_of(tag: str, role: str, itemprop: str, classes: str, ident: str) -> int
     names = f"{_without_taxonomy(classes)} {_id_cue(ident)}".strip()
     if not names:
         return 0
-    if _NEGATIVE.search(names) or _SIGNUP.search(_CAMEL.sub(" ", names)):
+    if _NEGATIVE.search(names) or _SIGNUP.search(class_words(names)):
         return 0 if _POSITIVE.search(names) and not _strongly_negative(names) else -1
     return 1 if _POSITIVE.search(names) else 0
 
@@ -115,7 +115,13 @@ def _cue_of(tag: str, role: str, itemprop: str, classes: str, ident: str) -> int
 # "cookieBanner2"): the general word list needs separators around its words.
 _SIGNUP = re.compile(r"(?:^|\s)(?:newsletter|signup|subscribe|subscription|cookie)s?(?:$|\s)",
                      re.IGNORECASE)
-_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|[\d_-]+")
+_WORD_BREAK = re.compile(r"(?<=[a-z])(?=[A-Z])|[\d_-]+")
+
+
+def class_words(names: str) -> str:
+    """Class and id names as space-separated words: split at camelCase, digits,
+    hashes, ``-`` and ``_`` ("postMeta-hGQ02T" -> "post Meta h GQ T")."""
+    return _WORD_BREAK.sub(" ", names)
 
 
 # Class names that label the page's topic, not the element's role: a blog
@@ -278,7 +284,7 @@ def choose_content(page: Page) -> tuple[Node, int, int]:
     semantic = _semantic_ancestor(best, best_value, page.root.chars)
     if semantic is not None:
         return semantic, 0, len(semantic.children)
-    if not any(isinstance(c, Node) and not c.inline for c in best.children):
+    if not best.holds_blocks():
         # A block of inline text only (a post written as one <p> or <div> of
         # <br> lines) is one paragraph: the best run of its inline parts
         # would cut off its first or last lines at their links.

@@ -35,9 +35,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench_capture import WORDS, Run, timed
-from bench_requisites import site_server
+from bench_requisites import interleaved
 
-HOST = "127.0.0.1"
 # The smallest valid PNG (1x1), for the images: decoding cost is not the point.
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e2a4b3d5"
@@ -132,14 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         tmp = Path(tmp_name)
         site = tmp / "site"
         paths = make_site(site, args.pages)
-        with site_server(site) as port:
-            urls = tmp / "urls.txt"
-            urls.write_text("".join(f"http://{HOST}:{port}{p}\n" for p in paths))
-            ours: list[Run] = []
-            theirs: list[Run] = []
-            for _ in range(args.rounds):  # interleaved: drift hits both alike
-                ours.append(run_archiver(urls, tmp, args.pages))
-                theirs.append(run_playwright(urls, tmp, args.pages))
+        ours, theirs = interleaved(site, tmp, paths, args.rounds, (
+            lambda urls: run_archiver(urls, tmp, args.pages),
+            lambda urls: run_playwright(urls, tmp, args.pages)))
     print(f"{args.pages} JavaScript-built pages (HTML, JSON, CSS, 2 images each), one host, "
           f"median of {args.rounds}")
     print(f"  {'tool':<12}{'pages/s':>9}{'CPU s/page':>12}  complete")

@@ -29,9 +29,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from bench_capture import (
     WORDS,
@@ -141,6 +142,24 @@ def run_wget(urls: Path, work: Path, pages: int) -> Run:
     return Run("wget", seconds, cpu, responses, ok, "" if ok else f"exit {status}")
 
 
+T = TypeVar("T")
+
+
+def interleaved(site: Path, tmp: Path, paths: Sequence[str], rounds: int,
+                tools: Sequence[Callable[[Path], T]]) -> list[list[T]]:
+    """Serve ``site`` on loopback and run each tool on the file of its page
+    URLs ``rounds`` times, the tools in turn in every round, so drift in the
+    machine's load hits them alike; each tool's runs."""
+    runs: list[list[T]] = [[] for _ in tools]
+    with site_server(site) as port:
+        urls = tmp / "urls.txt"
+        urls.write_text("".join(f"http://{HOST}:{port}{p}\n" for p in paths))
+        for _ in range(rounds):
+            for tool, done in zip(tools, runs, strict=True):
+                done.append(tool(urls))
+    return runs
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=100)
@@ -160,14 +179,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         megabytes = sum(p.stat().st_size for p in site.rglob("*") if p.is_file()) / 1e6
         wget_version = subprocess.run(["wget", "--version"], capture_output=True, text=True,
                                       check=False).stdout.splitlines()[0]
-        with site_server(site) as port:
-            urls = tmp / "urls.txt"
-            urls.write_text("".join(f"http://{HOST}:{port}{p}\n" for p in paths))
-            ours: list[Run] = []
-            theirs: list[Run] = []
-            for _ in range(args.rounds):  # interleaved: drift hits both alike
-                ours.append(run_archiver(urls, tmp, args.pages))
-                theirs.append(run_wget(urls, tmp, args.pages))
+        ours, theirs = interleaved(site, tmp, paths, args.rounds, (
+            lambda urls: run_archiver(urls, tmp, args.pages),
+            lambda urls: run_wget(urls, tmp, args.pages)))
     print(f"{args.pages} pages x 20 requisites (site {megabytes:.1f} MB, {POOL} photos shared), "
           f"one host, median of {args.rounds}; {wget_version}")
     print(f"  {'tool':<10}{'pages/s':>9}{'responses':>11}{'CPU s':>8}  complete")

@@ -21,7 +21,7 @@ from .encoding import decode_html
 from .kind import PageKind, page_kind
 from .metadata import JsonLd, read_jsonld, read_metadata
 from .pagetree import Node, Page, build_page
-from .scoring import choose_content, keep_child, score_page
+from .scoring import choose_content, keep_child, score_page, title_heading
 
 __all__ = ["Article", "extract_article"]
 
@@ -196,19 +196,28 @@ def _content(page: Page, container: Node, span: tuple[int, int]) -> list[Block]:
     # A JSON-LD articleBody cross-check stood here; on 2,568 pages (dev and
     # every extraction-web fold) it changed no page, so it went (issue 10).
     blocks = _render(container, span)
-    if _weight(blocks) < MIN_TEXT and container is not page.root:
+    # A pick holding the heading that repeats the page's title is the post,
+    # however short: the page around it is not looked at.
+    scopes = (container,) if _titled(page, container) else (container, page.root)
+    if _weight(blocks) < MIN_TEXT and len(scopes) > 1 and container is not page.root:
         wider = _render(page.root)
         blocks = wider if _weight(wider) > _weight(blocks) else blocks
     if _weight(blocks) < MIN_TEXT:
         # Still next to nothing: the content is links (a listing of titles,
         # an index), which the render prunes as link lists; keep them.
-        for scope in (container, page.root):
+        for scope in scopes:
             linked = _render(scope, links=True)
             if _weight(linked) > _weight(blocks):
                 blocks = linked
             if _weight(blocks) >= MIN_TEXT:
                 break
     return blocks
+
+
+def _titled(page: Page, container: Node) -> bool:
+    """Whether ``container`` holds the heading that repeats the page's title."""
+    heading = title_heading(page)
+    return heading is not None and container in heading.ancestors()
 
 
 # A line that is only a date and time, as posts are headed ("2005-03-21 01:20:44").

@@ -283,7 +283,7 @@ def _bylines(nodes: list[Node]) -> Iterator[tuple[Node, str]]:
         if "author" not in node.attr("rel").lower() and (
                 not _BYLINE_NAME.search(names) or _NOT_BYLINE.search(names)):
             continue
-        text = _spaced_text(node)
+        text = node.text()
         if not 2 < len(text) <= 80 or len(text.split()) > 10:
             continue
         if any(a.tag in ("footer", "aside", "nav")
@@ -291,21 +291,6 @@ def _bylines(nodes: list[Node]) -> Iterator[tuple[Node, str]]:
                for a in node.ancestors()):
             continue
         yield node, text
-
-
-def _spaced_text(node: Node) -> str:
-    """The node's text with a space at every element boundary ("By<a>Name</a>"
-    is "By Name"), whitespace collapsed."""
-    parts: list[str] = []
-    stack: list[Node | str] = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            parts.append(item)
-        else:
-            parts.append(" ")
-            stack.extend(reversed(item.children))
-    return " ".join("".join(parts).split())
 
 
 def _clean_byline(value: str) -> str | None:

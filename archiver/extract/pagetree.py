@@ -99,6 +99,20 @@ class Node:
         """Whether any child element is a block (not inline)."""
         return any(isinstance(c, Node) and not c.inline for c in self.children)
 
+    def text(self) -> str:
+        """The subtree's text with a space at every element boundary
+        ("By<a>Name</a>" is "By Name"), whitespace collapsed."""
+        parts: list[str] = []
+        stack: list[Node | str] = [self]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                parts.append(item)
+            else:
+                parts.append(" ")
+                stack.extend(reversed(item.children))
+        return " ".join("".join(parts).split())
+
     def iter(self) -> list[Node]:
         """This node and its element descendants, in document order."""
         out: list[Node] = []

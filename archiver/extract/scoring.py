@@ -17,9 +17,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from .blocks import fold
 from .pagetree import Node, Page
 
-__all__ = ["choose_content", "keep_child", "score_page"]
+__all__ = ["choose_content", "keep_child", "score_page", "title_heading"]
 
 # Fixed cost of a block: short non-link snippets ("Share", "Next") score below 0.
 BLOCK_COST = 20.0
@@ -44,6 +45,12 @@ LINKED_WORDS = 30
 # (a byline, or an author's box with a photo caption and a bio) is not
 # article text; a longer one may be a post wrapper named after its author.
 AUTHOR_BOX = 1000
+# A post found under the title heading replaces a pick elsewhere when it is
+# worth at least this share of it, and holds this much prose besides the heading.
+ANCHOR_SHARE = 0.5
+ANCHOR_PROSE = 40
+# A title shorter than this ("News", "Home") says nothing about where a post is.
+TITLE_CHARS = 8
 # A pick holding less than this share of the page's text is a fragment of it.
 SMALL_PICK = 0.2
 
@@ -278,6 +285,9 @@ def choose_content(page: Page) -> tuple[Node, int, int]:
         # times over is the article, even inside a wrapper whose class names
         # a share bar or social buttons (not comments, a sidebar or a menu).
         best, best_value = framed, framed_value
+    anchored = _title_post(page, best, inside_boilerplate)
+    if anchored is not None and _prose(anchored) >= ANCHOR_SHARE * _prose(best):
+        best, best_value = anchored, anchored.window[2] * _selection_weight(anchored)
     start, end, _ = best.window
     if best_value <= 0:
         return best, 0, len(best.children)
@@ -291,6 +301,60 @@ def choose_content(page: Page) -> tuple[Node, int, int]:
         return best, 0, len(best.children)
     start, end = _widen(best, start, end)
     return best, _bridge_back(best, start), end
+
+
+def title_heading(page: Page) -> Node | None:
+    """The one heading (h1-h3, outside boilerplate) that repeats the page's
+    title, or None when none does or several do (a front page of posts).
+
+    A masthead heading naming the site, which the title repeats too, sits in
+    a header marked as boilerplate and does not count.
+    """
+    titles = [fold(t) for t in (page.title, page.meta.get("og:title")) if t]
+    if not titles:
+        return None
+    found: list[Node] = []
+    for node in page.nodes:
+        if node.tag in _TITLE_HEADINGS and TITLE_CHARS <= node.chars <= 300:
+            text = fold(node.text())
+            if len(text) >= TITLE_CHARS and any(text == t or text in t for t in titles):
+                found.append(node)
+    if len(found) > 1:
+        inside_boilerplate = _inside_boilerplate(page)
+        found = [node for node in found if id(node) not in inside_boilerplate]
+    return found[0] if len(found) == 1 else None
+
+
+def _title_post(page: Page, best: Node, inside_boilerplate: dict[int, bool]) -> Node | None:
+    """The post under the page's title heading, when our pick lies elsewhere.
+
+    A short post (a few lines under its title) can weigh less than a blurb
+    in the sidebar or a notice in the footer; the heading that repeats the
+    page's title says where the post is: the nearest element around it
+    holding prose besides it.
+    """
+    heading = title_heading(page)
+    if heading is None or id(heading) in inside_boilerplate:
+        return None
+    post = None
+    for node in heading.ancestors()[:4]:
+        if node.cue < 0:
+            return None
+        if _prose(node) - heading.chars >= ANCHOR_PROSE:
+            post = node
+            break
+    if post is None or post.window[2] <= 0:
+        return None
+    if post is best or best in post.ancestors() or post in best.ancestors():
+        return None
+    return post
+
+
+def _prose(node: Node) -> int:
+    return node.chars - node.link_chars
+
+
+_TITLE_HEADINGS = frozenset({"h1", "h2", "h3"})
 
 
 def _bridge_back(node: Node, start: int) -> int:

@@ -336,3 +336,38 @@ def test_a_linked_section_heading_inside_the_article_is_kept() -> None:
     text = extract_article(page).text
     assert all(f"{i}. Hotel Number {i}" in text for i in range(1, 5))
     assert "Home" not in text
+
+
+def test_a_short_post_under_the_title_heading_beats_a_longer_blurb_elsewhere() -> None:
+    # A few lines under the post's title weigh less than the blog's "about"
+    # blurb; the heading that repeats the page's title says where the post is.
+    post = ("Witnesses saw the trucks leave the camp at dawn, and two of them "
+            "confirmed it to us by phone; more soon. Photos below, by a reader.")
+    about = ("I am a reporter and photographer. I have covered detentions, courts, "
+             "borders and the people who cross them for twenty years, in nine "
+             "countries. Write to me, any time, about anything you saw.")
+    archive = "".join(f"<li><a href='/a{i}'>Archive page {i}</a></li>" for i in range(8))
+    page = (f"<html><head><title>Trucks leave the camp at dawn | A reporter's notes</title>"
+            f"</head><body><div id='c1'><div class='entry'><h3><a href='/p/1'>Trucks leave "
+            f"the camp at dawn</a></h3><div class='body'><p>{post}</p></div></div></div>"
+            f"<ul>{archive}</ul><div id='c2'><h2>About me</h2><p>{about}</p></div></body></html>")
+    text = extract_article(page).text
+    assert post in text
+    assert "I am a reporter" not in text
+
+
+def test_a_post_under_the_title_heading_is_kept_however_short() -> None:
+    # Under 100 characters a pick is taken for a fragment and the whole page
+    # is looked at instead, which here is a footer; not when it holds the
+    # heading that repeats the title.
+    post = "A perfect song by a band from the valley. Thanks to a reader for it!"
+    footer = ("If you find anything here worth sharing, please link back to this blog. "
+              "All rights reserved, 2012, powered by a blogging platform.")
+    page = (f"<html><head><title>Broken songs - A blog of songs</title></head><body>"
+            f"<div class='post'><h3><a href='/p/2'>Broken songs</a></h3>"
+            f"<div class='meta'><a href='/c/5'>sounds</a> - 11:56</div>"
+            f"<div class='storycontent'><p>{post}</p></div></div>"
+            f"<div class='credit'><p>{footer}</p></div></body></html>")
+    text = extract_article(page).text
+    assert post in text
+    assert "link back" not in text

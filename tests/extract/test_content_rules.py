@@ -256,18 +256,6 @@ def test_a_linked_item_of_a_list_of_prose_is_kept() -> None:
     assert "Another story" not in text
 
 
-def test_the_content_of_a_modal_is_not_the_article() -> None:
-    offer = ("Register as a free member to unlock every story in our archive, save your "
-             "favourite articles, and receive our weekly picks. Members also get early "
-             "access to events and can comment on every story we publish.")
-    page = (f"<html><body><article><p>{PROSE}</p><p>{PROSE}</p><p>{PROSE}</p>"
-            f"<div class='modal-content'><p>{offer}</p></div>"
-            f"</article></body></html>")
-    text = extract_article(page).text
-    assert PROSE.strip() in text
-    assert "Register" not in text
-
-
 def test_a_table_of_short_cells_inside_the_prose_does_not_end_the_article() -> None:
     # Each short cell costs a block's fixed cost and the linked names cost
     # double, so the table scores far below zero; it is not marked as

@@ -290,17 +290,58 @@ def choose_content(page: Page) -> tuple[Node, int, int]:
         best, best_value = anchored, anchored.window[2] * _selection_weight(anchored)
     start, end, _ = best.window
     if best_value <= 0:
-        return best, 0, len(best.children)
+        return best, 0, _before_comments(best, 0, len(best.children))
     semantic = _semantic_ancestor(best, best_value, page.root.chars)
     if semantic is not None:
-        return semantic, 0, len(semantic.children)
+        return semantic, 0, _before_comments(semantic, 0, len(semantic.children))
     if not best.holds_blocks():
         # A block of inline text only (a post written as one <p> or <div> of
         # <br> lines) is one paragraph: the best run of its inline parts
         # would cut off its first or last lines at their links.
         return best, 0, len(best.children)
     start, end = _widen(best, start, end)
-    return best, _bridge_back(best, start), end
+    return best, _bridge_back(best, start), _before_comments(best, start, end)
+
+
+def _before_comments(node: Node, start: int, end: int) -> int:
+    """Where the run ends at the heading that opens a comment thread.
+
+    Older blog engines put the readers' comments right after the post, as
+    sibling paragraphs under a heading ("Comments", "12 Responses to …")
+    with no wrapper to mark them: the heading is where the post ends.
+    """
+    for i in range(start + 1, end):
+        child = node.children[i]
+        if isinstance(child, Node) and _opens_comments(child):
+            return i
+    return end
+
+
+# "Comments", "12 Comments on …", "One response to …", "Leave a reply", "网友评论 (3)";
+# not "Response" or "Reactions" alone, which head sections of articles too.
+_COMMENTS_HEADING = re.compile(
+    r"(?:(?:\d+|one|no)\s+)?comments?(?:\s*\(\d+\))?(?:\s+(?:to|on)\b.*)?\s*:?"
+    r"|(?:\d+|one|no)\s+(?:responses?|replies|reactions)(?:\s+(?:to|on)\b.*)?"
+    r"|(?:responses?|replies)\s+to\b.*"
+    r"|(?:leave|post|add|write)\s+a\s+(?:comment|reply|response)"
+    r"|(?:网友|读者|发表)?(?:评论|留言)\s*(?:[(（]\d+[)）])?[:：]?",
+    re.IGNORECASE | re.DOTALL)
+
+
+def _opens_comments(node: Node) -> bool:
+    """Whether ``node`` is, or starts with, a heading naming a comment thread."""
+    for _ in range(4):
+        if node.tag in _HEADINGS:
+            return node.chars <= 120 and _COMMENTS_HEADING.fullmatch(node.text()) is not None
+        first = next((c for c in node.children if isinstance(c, Node) and c.chars), None)
+        if first is None or any(isinstance(c, str) and c.strip() for c in node.children[
+                :node.children.index(first)]):
+            return False
+        node = first
+    return False
+
+
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
 
 def title_heading(page: Page) -> Node | None:

@@ -359,3 +359,30 @@ def test_a_post_under_the_title_heading_is_kept_however_short() -> None:
     text = extract_article(page).text
     assert post in text
     assert "link back" not in text
+
+
+def test_comments_after_a_heading_with_no_wrapper_end_the_post() -> None:
+    # Older blog engines put the comments right after the post, as sibling
+    # paragraphs under a "Comments" heading, with nothing marking them.
+    comments = "".join(
+        f"<p>Thank you for writing this, it says what many of us felt for years, "
+        f"and I shared it with my colleagues at the office today, number {i}.</p>"
+        f"<p class='posted'>Posted by: Reader {i} | March 2{i}, 2007 2:0{i} PM</p>"
+        for i in range(6))
+    page = (f"<html><body><div class='content'><h3>A post</h3>"
+            f"<p>{PROSE}</p><p>{PROSE}</p><p class='posted'>Posted by Kathy</p>"
+            f"<h2><a id='c'></a>12 Comments</h2>{comments}</div></body></html>")
+    text = extract_article(page).text
+    assert PROSE.strip() in text
+    assert "Thank you for writing this" not in text
+
+
+def test_a_section_headed_response_is_part_of_the_article() -> None:
+    # "Response" or "Reactions" alone head sections of articles (an API's
+    # Response object, the reactions of officials); only a count or "to …"
+    # makes them a comment thread.
+    page = (f"<html><body><div class='content'><h2>Request</h2><p>{PROSE}</p>"
+            f"<h2>Response</h2><p>Officials gave no answer to the families, who asked "
+            f"again at the gate the next morning.</p><p>{PROSE}</p></div></body></html>")
+    text = extract_article(page).text
+    assert "Officials gave no answer" in text

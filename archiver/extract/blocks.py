@@ -16,18 +16,18 @@ from collections.abc import Callable
 
 from .pagetree import CJK, Node
 
-__all__ = ["Block", "fold", "render"]
+__all__ = ["HEADINGS", "Block", "fold", "render"]
 
 Block = tuple[str, str]  # (kind, text): kind is "h", "li", "quote", "pre" or "p"
 
 _BR = "\u2028"  # stands for <br> until lines are split
 _CJK_BREAK = re.compile(f"(?<=[{CJK}])[ \\t\\r\\f\\v]*\\n\\s*(?=[{CJK}])")
 _SPACES = re.compile(r"[^\S\u2028]+")
-_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
 
 def _kind(tag: str) -> str:
-    if tag in _HEADINGS:
+    if tag in HEADINGS:
         return "h"
     if tag in {"li", "dt", "dd"}:
         return "li"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .blocks import fold
+from .blocks import HEADINGS, fold
 from .pagetree import Node, Page
 
 __all__ = ["choose_content", "keep_child", "score_page", "title_heading"]
@@ -331,7 +331,7 @@ _COMMENTS_HEADING = re.compile(
 def _opens_comments(node: Node) -> bool:
     """Whether ``node`` is, or starts with, a heading naming a comment thread."""
     for _ in range(4):
-        if node.tag in _HEADINGS:
+        if node.tag in HEADINGS:
             return node.chars <= 120 and _COMMENTS_HEADING.fullmatch(node.text()) is not None
         first = next((c for c in node.children if isinstance(c, Node) and c.chars), None)
         if first is None or any(isinstance(c, str) and c.strip() for c in node.children[
@@ -340,8 +340,6 @@ def _opens_comments(node: Node) -> bool:
         node = first
     return False
 
-
-_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
 
 def title_heading(page: Page) -> Node | None:

@@ -341,7 +341,6 @@ def _opens_comments(node: Node) -> bool:
     return False
 
 
-
 def title_heading(page: Page) -> Node | None:
     """The one heading (h1-h3, outside boilerplate) that repeats the page's
     title, or None when none does or several do (a front page of posts).

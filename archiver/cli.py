@@ -605,7 +605,7 @@ def verify(obj: Context, /, warcs: tuple[Location, ...], quick: bool, records: b
 def _verify_given_records(obj: Context, given: tuple[Location, ...], as_json: bool) -> None:
     """``verify --records WARC...``: each record's digests against its own headers."""
     from .errors import LocationError
-    from .warc.check import check_records
+    from .warc.check import check_records, records_entry
     from .warc.location import list_warcs, location_name
 
     files = bad = 0
@@ -616,21 +616,14 @@ def _verify_given_records(obj: Context, given: tuple[Location, ...], as_json: bo
         except LocationError as exc:
             found = []
             bad += 1
-            reports.append({"location": location_name(location), "ok": False,
-                            "problems": [{"offset": None, "problem": exc.reason}]})
+            reports.append(records_entry(location, None, [(None, exc.reason)]))
             echo(f"archiver: {exc}", err=True)
         for warc in found:
             files += 1
             name = location_name(warc)
             check, problems = check_records(warc)
             bad += bool(problems)
-            entry: dict[str, Any] = {"location": name, "ok": not problems,
-                                     "problems": [{"offset": o, "problem": p}
-                                                  for o, p in problems]}
-            if check is not None:
-                entry.update(sha256=check.sha256, size=check.size, records=check.records,
-                             digests_checked=check.digests_checked)
-            reports.append(entry)
+            reports.append(records_entry(warc, check, problems))
             if as_json:
                 continue
             for offset, problem in problems:

@@ -40,7 +40,7 @@ from .errors import ArchiverError, ConfigError, WarcError
 from .extract.reader import Extracted, ExtractFailure, Provenance, WarcExtraction
 from .fixity.recordindex import iter_groups
 from .root import ArchiveRoot
-from .warc.check import check_records
+from .warc.check import RECORDS_FIELDS, check_records, records_entry
 from .warc.files import find_warc_files, is_arc_name, is_warc_name
 from .warc.location import basename, is_remote, list_warcs, location_name, open_read, parse_location
 from .warc.payload import DEFAULT_MAX_BODY
@@ -326,12 +326,9 @@ def extract(spark: SparkSession, paths: Iterable[str | Path], *,
 
 def _verify_task(location: str) -> tuple[Any, ...]:
     """One WARC read to its end (:func:`~archiver.warc.check.check_records`): the entry
-    ``archiver verify --records WARC...`` reports for it."""
-    check, problems = check_records(location)
-    if check is None:
-        return (location, False, None, None, None, None, problems)
-    return (location, not problems, check.sha256, check.size, check.records,
-            check.digests_checked, problems)
+    ``archiver verify --records WARC...`` reports for it, as a row."""
+    entry = records_entry(location, *check_records(location))
+    return tuple(entry[name] for name in RECORDS_FIELDS)
 
 
 def _verify_schema() -> Any:

@@ -24,10 +24,10 @@ from typing import Any
 from ..hashing import BLOCK_SIZE, HashingReader, parse_digest
 from .digester import MAX_HTTP_HEAD, Dechunker, is_chunked
 from .files import is_arc_name
-from .location import Location, basename, open_read
+from .location import Location, basename, location_name, open_read
 from .scan import describe_exception
 
-__all__ = ["Finding", "WarcCheck", "check_records", "check_warc"]
+__all__ = ["RECORDS_FIELDS", "Finding", "WarcCheck", "check_records", "check_warc", "records_entry"]
 
 #: one problem found in a WARC: the record offset (None: the whole file) and what
 Finding = tuple[int | None, str]
@@ -186,6 +186,27 @@ def check_records(location: Location) -> tuple[WarcCheck | None, list[Finding]]:
     if check.records == 0 and not problems:
         problems = [(0, "no WARC record in it")]
     return check, problems
+
+
+# The fields of a ``verify --records`` entry, in order: its JSON keys and the
+# Spark job's columns.
+RECORDS_FIELDS = ("location", "ok", "sha256", "size", "records", "digests_checked", "problems")
+
+
+def records_entry(location: Location, check: WarcCheck | None,
+                  problems: list[Finding]) -> dict[str, Any]:
+    """One WARC's entry in ``verify --records --json`` and in the Spark job's
+    rows, from :func:`check_records`' verdict: the digest fields are None for a
+    file that could not be read."""
+    return {
+        "location": location_name(location),
+        "ok": check is not None and not problems,
+        "sha256": None if check is None else check.sha256,
+        "size": None if check is None else check.size,
+        "records": None if check is None else check.records,
+        "digests_checked": None if check is None else check.digests_checked,
+        "problems": [{"offset": offset, "problem": problem} for offset, problem in problems],
+    }
 
 
 def _compare(check: WarcCheck, offset: int, record: Any, digests: _RecordDigests) -> None:

@@ -8,6 +8,7 @@ pattern, since it depends on which compressed bit was hit).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -289,3 +290,24 @@ def test_sample_is_seeded_and_takes_at_least_its_share_of_bytes(root: ArchiveRoo
 
 def test_every_record_of_a_pristine_capture_passes_its_own_digests(root: ArchiveRoot) -> None:
     assert check(root, VerifyMode.RECORDS) == []
+
+
+def test_verify_records_json_gives_every_file_the_same_fields(root: ArchiveRoot,
+                                                              tmp_path: Path) -> None:
+    # One builder for the CLI's entries and the Spark job's rows: a file that
+    # cannot be read has the digest fields too, as null, not left out.
+    from archiver.warc.check import RECORDS_FIELDS
+
+    good = sorted(root.warcs.rglob("*.warc.gz"))[0]
+    unreadable = tmp_path / "dir.warc.gz"
+    unreadable.mkdir()
+    result = CliRunner().invoke(cli, ["--root", str(tmp_path / "none"), "verify", "--records",
+                                      "--json", str(good), str(unreadable)])
+    assert result.exit_code == 1, result.output
+    entries = {e["location"]: e for e in json.loads(result.stdout)["warcs"]}
+    ok, bad = entries[good.as_posix()], entries[unreadable.as_posix()]
+    assert tuple(ok) == tuple(bad) == RECORDS_FIELDS
+    assert ok["ok"] and ok["problems"] == []
+    assert ok["sha256"] == hashlib.sha256(good.read_bytes()).hexdigest()
+    assert not bad["ok"] and bad["sha256"] is None and bad["records"] is None
+    assert bad["problems"][0]["problem"]

@@ -18,7 +18,7 @@ import re
 from functools import lru_cache
 
 from .blocks import HEADINGS, fold
-from .pagetree import Node, Page
+from .pagetree import Node, Page, text_weight
 
 __all__ = ["choose_content", "keep_child", "score_page", "title_heading"]
 
@@ -493,11 +493,23 @@ def _is_semantic(node: Node) -> bool:
 
 
 def _widen(node: Node, start: int, end: int) -> tuple[int, int]:
-    """Take in neighbours that are plainly harmless (short non-link text)."""
-    while end < len(node.children) and _harmless(node.children[end], node):
-        end += 1
-    while start > 0 and _harmless(node.children[start - 1], node):
-        start -= 1
+    """Take in neighbours that are plainly harmless (short non-link text), and
+    the rest of a line of prose the run begins or ends inside (its inline
+    parts score one by one, so a link in mid-sentence cut the line in two)."""
+    while end < len(node.children):
+        if _harmless(node.children[end], node):
+            end += 1
+        elif _in_prose_line(node, end):
+            end = _line(node, end)[1]
+        else:
+            break
+    while start > 0:
+        if _harmless(node.children[start - 1], node):
+            start -= 1
+        elif _in_prose_line(node, start - 1):
+            start = _line(node, start - 1)[0]
+        else:
+            break
     return start, end
 
 
@@ -513,6 +525,39 @@ def _harmless(child: Node | str, container: Node) -> bool:
     # article's lead or its last words, not a link list.
     return child.link_chars == 0 or (
         child.tag == "p" and child.own_chars - child.own_link >= LINKED_WORDS)
+
+
+def _line(node: Node, i: int) -> tuple[int, int]:
+    """The children around child ``i`` that lay out as one line of inline
+    content (between blocks or <br>): [start, end)."""
+    start, end = i, i + 1
+    while start > 0 and _in_line(node.children[start - 1]):
+        start -= 1
+    while end < len(node.children) and _in_line(node.children[end]):
+        end += 1
+    return start, end
+
+
+def _in_line(child: Node | str) -> bool:
+    return isinstance(child, str) or (child.inline and child.tag != "br")
+
+
+def _in_prose_line(node: Node, i: int) -> bool:
+    """Whether child ``i`` is a link (or other inline part scoring below zero)
+    inside a line of prose: a line of a post written as text and <br>, whose
+    words outweigh its links ("I invite you to <a>the book event</a> at …")."""
+    child = node.children[i]
+    if isinstance(child, str) or not _in_line(child):
+        return False
+    start, end = _line(node, i)
+    text = links = 0
+    for part in node.children[start:end]:
+        if isinstance(part, str):
+            text += text_weight(part)[0]
+        else:
+            text += part.own_chars - part.own_link
+            links += part.own_link
+    return text >= max(links, LINKED_WORDS)
 
 
 _SUBHEADS = frozenset({"h2", "h3", "h4", "h5", "h6"})

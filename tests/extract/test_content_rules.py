@@ -386,3 +386,18 @@ def test_a_section_headed_response_is_part_of_the_article() -> None:
             f"again at the gate the next morning.</p><p>{PROSE}</p></div></body></html>")
     text = extract_article(page).text
     assert "Officials gave no answer" in text
+
+
+def test_a_line_of_a_post_is_not_cut_at_a_link_in_its_middle() -> None:
+    # A post body of text and <br> lines that also holds blocks (a field
+    # with the event's address): the best run of its parts began right
+    # after the link in the middle of a line, cutting the line in two.
+    line = ("I would love to invite you all to <a href='/e'>the book event about the "
+            "detention camps of the region</a> at the Reading Bookshop this Saturday.")
+    page = (f"<html><body><div class='x1'><p><a href='/'>Home</a></p></div>"
+            f"<div class='post-body'>Dear all,<br><br>{line}<br><br>"
+            f"<div class='field'>Location: The Reading Bookshop, 785 Laurel Street</div>"
+            f"<div class='field'>{PROSE}</div></div></body></html>")
+    text = extract_article(page).text
+    assert "I would love to invite you all to the book event" in text
+    assert "Dear all," in text

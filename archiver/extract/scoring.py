@@ -41,6 +41,9 @@ BLOCK_DIP = 3 * BLOCK_COST
 LINKED_PARAGRAPH = 0.8
 # Unlinked characters that make a kept <p> next to the run part of the article.
 LINKED_WORDS = 30
+# Up to this many characters, a block with a link or two just above the
+# run is a line of the post (its date, author, place), not a link list.
+SHORT_LINE = 100
 # Up to this many characters, an element marked as a byline or an author
 # (a byline, or an author's box with a photo caption and a bio) is not
 # article text; a longer one may be a post wrapper named after its author.
@@ -504,7 +507,8 @@ def _widen(node: Node, start: int, end: int) -> tuple[int, int]:
         else:
             break
     while start > 0:
-        if _harmless(node.children[start - 1], node):
+        if _harmless(node.children[start - 1], node) or _short_line(node.children[start - 1],
+                                                                     node):
             start -= 1
         elif _in_prose_line(node, start - 1):
             start = _line(node, start - 1)[0]
@@ -558,6 +562,16 @@ def _in_prose_line(node: Node, i: int) -> bool:
             text += part.own_chars - part.own_link
             links += part.own_link
     return text >= max(links, LINKED_WORDS)
+
+
+def _short_line(child: Node | str, container: Node) -> bool:
+    """Whether a block just above the run is a short line of the post (who
+    posted it, when, where: "Posted by <a>admin</a> in <a>News</a> on …"),
+    which links a name or two and so scores below zero on its own."""
+    return (isinstance(child, Node) and not child.inline and child.tag not in HEADINGS
+            and child.chars <= SHORT_LINE and not child.holds_blocks()
+            and keep_child(child, container)
+            and sum(1 for n in child.iter() if n.tag == "a") <= 2)
 
 
 _SUBHEADS = frozenset({"h2", "h3", "h4", "h5", "h6"})

@@ -401,3 +401,17 @@ def test_a_line_of_a_post_is_not_cut_at_a_link_in_its_middle() -> None:
     text = extract_article(page).text
     assert "I would love to invite you all to the book event" in text
     assert "Dear all," in text
+
+
+def test_a_short_line_with_a_link_just_above_the_post_is_kept() -> None:
+    # "Posted by <a>admin</a> in <a>News</a> on …" links a name or two and
+    # scores below zero on its own; it is a line of the post, and the run
+    # began below it.
+    posted = ("Posted by <a href='/u/admin'>admin</a> in <a href='/c/news'>Camp News</a>"
+              " on Aug 9th, 2012 | no responses")
+    page = (f"<html><body><ul class='x0'><li><a href='/'>Home</a></li></ul>"
+            f"<div class='post'><h1>Trucks leave the camp</h1><div class='info'>{posted}</div>"
+            f"<div class='entry'><p>{PROSE}</p><p>{PROSE}</p></div></div></body></html>")
+    text = extract_article(page).text
+    assert "Posted by admin in Camp News on Aug 9th, 2012" in text
+    assert PROSE.strip() in text

@@ -44,6 +44,10 @@ LINKED_WORDS = 30
 # Up to this many characters, a block with a link or two just above the
 # run is a line of the post (its date, author, place), not a link list.
 SHORT_LINE = 100
+# A source line after the run: at most this many characters not linked, and
+# at least this share linked.
+SOURCE_WORDS = 25
+SOURCE_LINKS = 0.4
 # Up to this many characters, an element marked as a byline or an author
 # (a byline, or an author's box with a photo caption and a bio) is not
 # article text; a longer one may be a post wrapper named after its author.
@@ -510,6 +514,8 @@ def _widen(node: Node, start: int, end: int) -> tuple[int, int]:
             end = _line(node, end)[1]
         else:
             break
+    if end < len(node.children) and _source_line(node.children[end], node):
+        end += 1  # one line, the last: what follows a source line is not the post's
     while start > 0:
         if _harmless(node.children[start - 1], node) or _short_line(node.children[start - 1],
                                                                      node):
@@ -566,6 +572,16 @@ def _in_prose_line(node: Node, i: int) -> bool:
             text += part.own_chars - part.own_link
             links += part.own_link
     return text >= max(links, LINKED_WORDS)
+
+
+def _source_line(child: Node | str, container: Node) -> bool:
+    """Whether the <p> right after the run is the post's source or credit line
+    ("Source: <a>X</a>", "via <a>X</a>", "Read more here: <a>url</a>"): short,
+    mostly its one or two links, after a few words of its own."""
+    return (isinstance(child, Node) and child.tag == "p" and child.chars <= SHORT_LINE
+            and child.chars - child.link_chars <= SOURCE_WORDS
+            and child.link_density >= SOURCE_LINKS and keep_child(child, container)
+            and sum(1 for n in child.iter() if n.tag == "a") <= 2)
 
 
 def _short_line(child: Node | str, container: Node) -> bool:

@@ -431,3 +431,15 @@ def test_a_body_class_naming_a_post_does_not_pull_the_pick_up_to_the_body() -> N
     text = extract_article(page).text
     assert PROSE.strip() in text
     assert "another post" not in text and "excerpt" not in text
+
+
+def test_the_source_line_right_after_the_post_is_kept() -> None:
+    # "Source: <a>…</a>" or "via <a>…</a>" closes many posts; mostly a link,
+    # it scores below zero and the run ended before it.
+    page = (f"<html><body><ul class='x0'><li><a href='/'>Home</a></li></ul>"
+            f"<div class='entry'><p>{PROSE}</p><p>{PROSE}</p>"
+            f"<p>Source: <a href='https://courier.example/camp'>The Camp Courier</a></p>"
+            f"<p><a href='/t/1'>Tagged one</a>, <a href='/t/2'>tagged two</a>, "
+            f"<a href='/t/3'>tagged three</a></p></div></body></html>")
+    text = extract_article(page).text
+    assert text.endswith("Source: The Camp Courier")

@@ -18,6 +18,7 @@ import re
 from functools import lru_cache
 
 from .blocks import HEADINGS, fold
+from .kind import PageKind, declared_kind
 from .pagetree import Node, Page, text_weight
 
 __all__ = ["choose_content", "keep_child", "score_page", "title_heading"]
@@ -32,6 +33,10 @@ ARTICLE_SHARE = 0.5
 # A teaser list: at least CARDS block children, nine in ten of them alike, each
 # a linked headline (15+ characters) with an unlinked excerpt of 20-200.
 CARDS = 4
+# Blocks inside links ("<a><div>headline</div></a>") count as link text while
+# they hold less than this share of the page's text; more, and the cards are
+# the page (a listing, a landing page), which is extracted as it is.
+CARD_SHARE = 0.1
 # How many times an element marked as content inside a wrapper marked by a
 # class word must outweigh every other candidate to be taken all the same.
 DOMINANT = 3.0
@@ -188,6 +193,10 @@ def score_page(page: Page) -> None:
     root = page.root
     prose_limit = ARTICLE_SHARE * (root.chars - root.link_chars)
     punct_limit = ARTICLE_SHARE * root.punct
+    # Not on a page declared a listing, product or other non-article either.
+    in_links = sum(n.chars for n in page.nodes if _linked_blocks(n))
+    linked_cards = in_links < CARD_SHARE * root.chars and declared_kind(page) in (
+        PageKind.ARTICLE, None)
     for node in reversed(page.nodes):
         node.cue = _cue(node)
         if node.cue < 0 and _holds_article(node, prose_limit, punct_limit) and not _rival(
@@ -206,6 +215,10 @@ def score_page(page: Page) -> None:
                     total += child.score
                     node.values[i] = (child.own_chars - (1 + LINK_PENALTY) * child.own_link
                                       + child.score)
+                    if linked_cards and _linked_blocks(child):
+                        # A linked card inside the prose is no worse than
+                        # any other link-heavy block (see below).
+                        node.values[i] = max(node.values[i], -BLOCK_DIP)
                 else:
                     node.values[i] = _contribution(child)
                     total += node.values[i]
@@ -215,8 +228,19 @@ def score_page(page: Page) -> None:
                         # profiles, a digest of headlines, a table or a list
                         # of short cells) must not end the run of children.
                         node.values[i] = max(node.values[i], -BLOCK_DIP)
+        if linked_cards and _linked_blocks(node):
+            # The blocks inside a link scored their text as prose; it is link
+            # text ("most read" headlines, teaser cards wrapped in their link).
+            total = min(total, -LINK_PENALTY * (node.chars - node.own_chars))
         node.score = total
         node.window = _best_run(node.values)
+
+
+def _linked_blocks(node: Node) -> bool:
+    """Whether ``node`` is a link wrapped around blocks, other than a heading
+    (a linked heading heads its section, as :func:`_link_limit` has it)."""
+    return node.tag == "a" and node.holds_blocks() and not any(
+        isinstance(c, Node) and c.tag in HEADINGS for c in node.children)
 
 
 def _holds_article(node: Node, prose_limit: float, punct_limit: float) -> bool:

@@ -443,3 +443,20 @@ def test_the_source_line_right_after_the_post_is_kept() -> None:
             f"<a href='/t/3'>tagged three</a></p></div></body></html>")
     text = extract_article(page).text
     assert text.endswith("Source: The Camp Courier")
+
+
+def test_headlines_wrapped_in_a_link_count_as_links_not_prose() -> None:
+    # A list of "most read" headlines, each a <div> inside an <a>: the text of
+    # a block inside a link is link text, not prose, or the list scores as
+    # prose and takes the column beside the article into the run with it.
+    popular = "".join(f"<div><a href='/p{i}'><div>Most read today: another story of "
+                      f"this site, number {i}</div></a></div>" for i in range(4))
+    blurb = ("Our newsroom is independent and funded by readers like you, every single "
+             "month. Give what you can today and help us keep our reporting free for all. "
+             "Every gift, however small, pays for the next story. Thank you for reading.")
+    page = (f"<html><body><div class='x0'><div class='x1'>{f'<p>{PROSE}</p>' * 20}</div>"
+            f"<div class='x2'><p>{blurb}</p><div class='x3'>{popular}</div></div>"
+            f"</div></body></html>")
+    text = extract_article(page).text
+    assert PROSE.strip() in text
+    assert "newsroom" not in text and "Most read" not in text

@@ -485,10 +485,6 @@ def _hard_mark(node: Node) -> bool:
 
 def _selection_weight(node: Node) -> float:
     """Trust in a candidate from its own cue: comments and sidebars rarely win."""
-    if node.tag in {"body", "html"}:
-        # A body's class names the page's type ("single single-post"), not
-        # where the post is: trusting it lifts the pick to the whole body.
-        return 1.0
     if node.cue > 0:
         return 1.2
     if node.cue == 0:

@@ -417,22 +417,6 @@ def test_a_short_line_with_a_link_just_above_the_post_is_kept() -> None:
     assert PROSE.strip() in text
 
 
-def test_a_body_class_naming_a_post_does_not_pull_the_pick_up_to_the_body() -> None:
-    # Blog engines put the page's type in the body's class ("single
-    # single-post"): that says nothing about which element holds the post,
-    # and trusting it took the whole of the body's one section, the cards of
-    # other posts after the article included.
-    cards = "".join(
-        f"<div><h3><a href='/s{i}'>Headline of another post of this blog, {i}</a></h3>"
-        f"<p>An excerpt of it in a few words, number {i}.</p></div>" for i in range(3))
-    page = (f"<html><body class='single single-post'><section class='x1'>"
-            f"<div class='x2'>{f'<p>{PROSE}</p>' * 8}</div><div class='x3'>{cards}</div>"
-            f"</section></body></html>")
-    text = extract_article(page).text
-    assert PROSE.strip() in text
-    assert "another post" not in text and "excerpt" not in text
-
-
 def test_the_source_line_right_after_the_post_is_kept() -> None:
     # "Source: <a>…</a>" or "via <a>…</a>" closes many posts; mostly a link,
     # it scores below zero and the run ended before it.

@@ -79,8 +79,10 @@ def extract_article(
     page = _parse(text, url)
     score_page(page)
     ld = read_jsonld(page)
-    container, start, end = choose_content(page)
-    blocks = _first_post(_without_title(_content(page, container, (start, end)), page, ld))
+    heading = title_heading(page)
+    container, start, end = choose_content(page, heading)
+    blocks = _first_post(_without_title(_content(page, container, (start, end), heading),
+                                        page, ld))
     dated, blocks = _without_date_lines(blocks)
     body = "\n\n".join(text for _, text in blocks)
     before = _text_before(page, container, start)
@@ -191,15 +193,19 @@ def _table_of(node: Node) -> int | None:
     return None
 
 
-def _content(page: Page, container: Node, span: tuple[int, int]) -> list[Block]:
-    """Our blocks, widened to the whole page when the pick holds next to nothing."""
+def _content(page: Page, container: Node, span: tuple[int, int],
+             heading: Node | None) -> list[Block]:
+    """Our blocks, widened to the whole page when the pick holds next to nothing
+    (unless it holds ``heading``, the one repeating the page's title: then it
+    is the post, however short, and the page around it is not looked at)."""
     # A JSON-LD articleBody cross-check stood here; on 2,568 pages (dev and
     # every extraction-web fold) it changed no page, so it went (issue 10).
     blocks = _render(container, span)
-    # A pick holding the heading that repeats the page's title is the post,
-    # however short: the page around it is not looked at.
-    scopes = (container,) if _titled(page, container) else (container, page.root)
-    if _weight(blocks) < MIN_TEXT and len(scopes) > 1 and container is not page.root:
+    if _weight(blocks) >= MIN_TEXT:
+        return blocks
+    titled = heading is not None and container in heading.ancestors()
+    scopes = (container,) if titled else (container, page.root)
+    if not titled and container is not page.root:
         wider = _render(page.root)
         blocks = wider if _weight(wider) > _weight(blocks) else blocks
     if _weight(blocks) < MIN_TEXT:
@@ -212,12 +218,6 @@ def _content(page: Page, container: Node, span: tuple[int, int]) -> list[Block]:
             if _weight(blocks) >= MIN_TEXT:
                 break
     return blocks
-
-
-def _titled(page: Page, container: Node) -> bool:
-    """Whether ``container`` holds the heading that repeats the page's title."""
-    heading = title_heading(page)
-    return heading is not None and container in heading.ancestors()
 
 
 # A line that is only a date and time, as posts are headed ("2005-03-21 01:20:44").

@@ -193,9 +193,10 @@ def score_page(page: Page) -> None:
     root = page.root
     prose_limit = ARTICLE_SHARE * (root.chars - root.link_chars)
     punct_limit = ARTICLE_SHARE * root.punct
-    # Not on a page declared a listing, product or other non-article either.
+    # Not on a page declared a listing, product or other non-article either
+    # (its JSON-LD read only when there are such blocks: most pages have none).
     in_links = sum(n.chars for n in page.nodes if _linked_blocks(n))
-    linked_cards = in_links < CARD_SHARE * root.chars and declared_kind(page) in (
+    linked_cards = 0 < in_links < CARD_SHARE * root.chars and declared_kind(page) in (
         PageKind.ARTICLE, None)
     for node in reversed(page.nodes):
         node.cue = _cue(node)
@@ -292,8 +293,10 @@ def _contribution(child: Node) -> float:
     return child.score
 
 
-def choose_content(page: Page) -> tuple[Node, int, int]:
+def choose_content(page: Page, heading: Node | None) -> tuple[Node, int, int]:
     """The element that best holds the article, and the run of its children to keep.
+
+    ``heading`` is :func:`title_heading`'s, which says where a short post is.
 
     Falls back to the whole root when nothing stands out.
     """
@@ -316,7 +319,7 @@ def choose_content(page: Page) -> tuple[Node, int, int]:
         # times over is the article, even inside a wrapper whose class names
         # a share bar or social buttons (not comments, a sidebar or a menu).
         best, best_value = framed, framed_value
-    anchored = _title_post(page, best, inside_boilerplate)
+    anchored = _title_post(heading, best, inside_boilerplate)
     if anchored is not None and _prose(anchored) >= ANCHOR_SHARE * _prose(best):
         best, best_value = anchored, anchored.window[2] * _selection_weight(anchored)
     start, end, _ = best.window
@@ -394,7 +397,8 @@ def title_heading(page: Page) -> Node | None:
     return found[0] if len(found) == 1 else None
 
 
-def _title_post(page: Page, best: Node, inside_boilerplate: dict[int, bool]) -> Node | None:
+def _title_post(heading: Node | None, best: Node,
+                inside_boilerplate: dict[int, bool]) -> Node | None:
     """The post under the page's title heading, when our pick lies elsewhere.
 
     A short post (a few lines under its title) can weigh less than a blurb
@@ -402,7 +406,6 @@ def _title_post(page: Page, best: Node, inside_boilerplate: dict[int, bool]) -> 
     page's title says where the post is: the nearest element around it
     holding prose besides it.
     """
-    heading = title_heading(page)
     if heading is None or id(heading) in inside_boilerplate:
         return None
     post = None

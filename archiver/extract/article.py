@@ -131,22 +131,18 @@ def _parse(text: str, url: str | None) -> Page:
             # know what we pass it.
             warnings.simplefilter("ignore", UserWarning)
             page = build_page(text)
-            if _prose(page) < SCRIPTED_TEXT:
+            if page.root.prose < SCRIPTED_TEXT:
                 # Nothing to read: a page built by scripts may serve its text
                 # to readers without them in <noscript> (forum threads do),
                 # or hide it all until a script has loaded.
                 served = build_page(text, scripted=True)
-                if _prose(served) > _prose(page):
+                if served.root.prose > page.root.prose:
                     return served
             return page
     except Exception as exc:
         # lxml and bs4 raise assorted types on hostile markup; callers get
         # one typed error naming the page.
         raise ExtractError(url, f"cannot parse HTML ({type(exc).__name__}: {exc})") from exc
-
-
-def _prose(page: Page) -> int:
-    return page.root.chars - page.root.link_chars
 
 
 def _weight(blocks: list[Block]) -> int:

@@ -133,6 +133,11 @@ class Node:
         return out
 
     @property
+    def prose(self) -> int:
+        """Characters of the subtree's text outside links."""
+        return self.chars - self.link_chars
+
+    @property
     def link_density(self) -> float:
         return self.link_chars / self.chars if self.chars else 0.0
 

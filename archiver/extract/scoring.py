@@ -191,7 +191,7 @@ def score_page(page: Page) -> None:
     inside an <a>), so it passes them up unchanged.
     """
     root = page.root
-    prose_limit = ARTICLE_SHARE * (root.chars - root.link_chars)
+    prose_limit = ARTICLE_SHARE * root.prose
     punct_limit = ARTICLE_SHARE * root.punct
     # Not on a page declared a listing, product or other non-article either
     # (its JSON-LD read only when there are such blocks: most pages have none).
@@ -247,7 +247,7 @@ def _linked_blocks(node: Node) -> bool:
 def _holds_article(node: Node, prose_limit: float, punct_limit: float) -> bool:
     """Whether a node holds most of the page's prose, and is not a thread of
     comments or other stories (which can outweigh a short article)."""
-    return (node.chars - node.link_chars >= prose_limit and node.punct >= punct_limit > 0
+    return (node.prose >= prose_limit and node.punct >= punct_limit > 0
             and not _OTHER_TEXT.search(f"{node.attr('class')} {node.attr('id')}"))
 
 
@@ -259,17 +259,17 @@ def _teaser_list(node: Node) -> bool:
         return False
     tag = cards[0].tag
     teasers = sum(1 for c in cards if c.tag == tag and c.link_chars >= 15
-                  and 20 <= c.chars - c.link_chars <= 200)
+                  and 20 <= c.prose <= 200)
     return teasers >= 0.9 * len(cards)
 
 
 def _rival(node: Node, page: Page) -> bool:
     """Whether an element outside ``node`` marked as content holds a quarter of
     its prose: then that is the (short) article and ``node`` a real sidebar."""
-    need = 0.25 * (node.chars - node.link_chars)
+    need = 0.25 * node.prose
     inside = {id(n) for n in node.iter()}
     above = {id(n) for n in node.ancestors()}
-    return any(n.chars - n.link_chars >= need and _cue(n) > 0
+    return any(n.prose >= need and _cue(n) > 0
                and id(n) not in inside and id(n) not in above for n in page.nodes)
 
 
@@ -320,7 +320,7 @@ def choose_content(page: Page, heading: Node | None) -> tuple[Node, int, int]:
         # a share bar or social buttons (not comments, a sidebar or a menu).
         best, best_value = framed, framed_value
     anchored = _title_post(heading, best, inside_boilerplate)
-    if anchored is not None and _prose(anchored) >= ANCHOR_SHARE * _prose(best):
+    if anchored is not None and anchored.prose >= ANCHOR_SHARE * best.prose:
         best, best_value = anchored, anchored.window[2] * _selection_weight(anchored)
     start, end, _ = best.window
     if best_value <= 0:
@@ -412,7 +412,7 @@ def _title_post(heading: Node | None, best: Node,
     for node in heading.ancestors()[:4]:
         if node.cue < 0:
             return None
-        if _prose(node) - heading.chars >= ANCHOR_PROSE:
+        if node.prose - heading.chars >= ANCHOR_PROSE:
             post = node
             break
     if post is None or post.window[2] <= 0:
@@ -420,10 +420,6 @@ def _title_post(heading: Node | None, best: Node,
     if post is best or best in post.ancestors() or post in best.ancestors():
         return None
     return post
-
-
-def _prose(node: Node) -> int:
-    return node.chars - node.link_chars
 
 
 _TITLE_HEADINGS = frozenset({"h1", "h2", "h3"})
@@ -449,7 +445,7 @@ def _bridge_back(node: Node, start: int) -> int:
             bridged = True
             continue
         gain += node.values[i]
-        prose = prose or (child.tag == "p" and child.chars - child.link_chars >= 150)
+        prose = prose or (child.tag == "p" and child.prose >= 150)
         if bridged and prose and gain > best_gain:
             best_gain, best_start = gain, i
     return best_start
@@ -602,7 +598,7 @@ def _source_line(child: Node | str, container: Node) -> bool:
     ("Source: <a>X</a>", "via <a>X</a>", "Read more here: <a>url</a>"): short,
     mostly its one or two links, after a few words of its own."""
     return (isinstance(child, Node) and child.tag == "p" and child.chars <= SHORT_LINE
-            and child.chars - child.link_chars <= SOURCE_WORDS
+            and child.prose <= SOURCE_WORDS
             and child.link_density >= SOURCE_LINKS and keep_child(child, container)
             and sum(1 for n in child.iter() if n.tag == "a") <= 2)
 
@@ -645,7 +641,7 @@ def keep_child(child: Node, container: Node) -> bool:
         return True
     if child.cue < 0:
         return False
-    if child.link_density > _link_limit(child) and child.chars - child.link_chars < 200:
+    if child.link_density > _link_limit(child) and child.prose < 200:
         return False
     names = f"{child.attr('class')} {child.attr('id')} {child.attr('rel')}"
     is_byline = _BYLINE.search(names) or child.attr("itemprop").lower() == "author"

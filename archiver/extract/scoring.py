@@ -367,12 +367,23 @@ def _opens_comments(node: Node) -> bool:
     for _ in range(4):
         if node.tag in HEADINGS:
             return node.chars <= 120 and _COMMENTS_HEADING.fullmatch(node.text()) is not None
-        first = next((c for c in node.children if isinstance(c, Node) and c.chars), None)
-        if first is None or any(isinstance(c, str) and c.strip() for c in node.children[
-                :node.children.index(first)]):
+        first = _first_element(node)
+        if first is None:
             return False
         node = first
     return False
+
+
+def _first_element(node: Node) -> Node | None:
+    """The child element with text that ``node`` starts with (None when text
+    comes first, or no child element has any)."""
+    for child in node.children:
+        if isinstance(child, str):
+            if child.strip():
+                return None
+        elif child.chars:
+            return child
+    return None
 
 
 def title_heading(page: Page) -> Node | None:
@@ -600,7 +611,7 @@ def _source_line(child: Node | str, container: Node) -> bool:
     return (isinstance(child, Node) and child.tag == "p" and child.chars <= SHORT_LINE
             and child.prose <= SOURCE_WORDS
             and child.link_density >= SOURCE_LINKS and keep_child(child, container)
-            and sum(1 for n in child.iter() if n.tag == "a") <= 2)
+            and _few_links(child))
 
 
 def _short_line(child: Node | str, container: Node) -> bool:
@@ -609,8 +620,12 @@ def _short_line(child: Node | str, container: Node) -> bool:
     which links a name or two and so scores below zero on its own."""
     return (isinstance(child, Node) and not child.inline and child.tag not in HEADINGS
             and child.chars <= SHORT_LINE and not child.holds_blocks()
-            and keep_child(child, container)
-            and sum(1 for n in child.iter() if n.tag == "a") <= 2)
+            and keep_child(child, container) and _few_links(child))
+
+
+def _few_links(node: Node) -> bool:
+    """Whether a line links at most two things (a name and a section, a source)."""
+    return sum(1 for n in node.iter() if n.tag == "a") <= 2
 
 
 _SUBHEADS = frozenset({"h2", "h3", "h4", "h5", "h6"})
